@@ -1,0 +1,72 @@
+//! Typed errors: [`Error`] for what a handler does with its [`Flash`](crate::Flash),
+//! [`StoreError`] for what a [`Store`](crate::Store) reports.
+
+use std::time::Duration;
+
+/// What went wrong with a flash operation.
+///
+/// Validation errors (`InvalidKind`, `EmptyText`, `TooLarge`, `TooManyMessages`) are
+/// returned before anything is buffered or stored: the request's messages and the store
+/// are unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kind is empty, longer than [`MAX_KIND_LEN`](crate::MAX_KIND_LEN) bytes, or has a
+    /// character outside ASCII letters, digits, `_`, `-`, `.` and `:`.
+    #[error("invalid message kind {kind:?}: {reason}")]
+    InvalidKind {
+        /// The rejected kind (cut to a few dozen characters).
+        kind: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// The message text is empty. (connect-flash read instead of writing here; we refuse.)
+    #[error("message text is empty")]
+    EmptyText,
+    /// The message's text plus its JSON data is larger than the configured maximum.
+    #[error("message is {size} bytes, more than the maximum of {max}")]
+    TooLarge {
+        /// The message's size in bytes.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The request tried to queue more messages for one client than the configured maximum.
+    #[error("more than {max} messages queued for one client")]
+    TooManyMessages {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The response was already sent: the request's [`Flash`](crate::Flash) handle can no
+    /// longer queue messages (push from a background task with the store instead).
+    #[error("the response was already sent; this request's flash is closed")]
+    Closed,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What went wrong in a [`Store`](crate::Store).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer within its deadline.
+    #[error("the flash store did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The store is full: it refused to grow past its configured bound.
+    #[error("the flash store is full ({0})")]
+    Full(&'static str),
+    /// A stored message could not be decoded.
+    #[error("a stored flash message could not be decoded: {0}")]
+    Decode(String),
+    /// The backend failed (connection refused, protocol error, script error…).
+    #[error("the flash store failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl StoreError {
+    /// Wraps any backend error.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(error))
+    }
+}

@@ -1,0 +1,533 @@
+//! [`Flash`]: the per-request handle a handler pushes and takes messages through.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use http::HeaderValue;
+
+use crate::error::{Error, StoreError};
+use crate::id::ClientId;
+use crate::layer::Config;
+use crate::message::{Kind, Level, Message, Messages};
+use crate::store::PushOptions;
+
+/// The request's flash messages.
+///
+/// [`FlashLayer`](crate::FlashLayer) puts one `Flash` in every request's extensions; with
+/// the `axum` feature it is also an extractor. Clones share the same request state.
+///
+/// - **Pushes** ([`push`](Flash::push), [`info`](Flash::info)…) are checked against the
+///   limits, buffered, and written in one store call before the response leaves, so the
+///   browser's next request (after a redirect, say) always sees them.
+/// - **Takes** ([`take`](Flash::take), [`take_all`](Flash::take_all)) remove messages
+///   atomically in the store: a message is handed to one request only. They also see what
+///   this request pushed and has not written yet.
+/// - A request without a valid flash cookie never calls the store; a response that wrote
+///   nothing sets no cookie.
+///
+/// ```
+/// use axum::{Router, routing::{get, post}, response::Redirect, Json};
+/// use tower_flash::{Flash, FlashLayer, Key, MemoryStore};
+///
+/// async fn save(flash: Flash) -> Result<Redirect, tower_flash::Error> {
+///     flash.success("Saved!")?;
+///     Ok(Redirect::to("/"))
+/// }
+///
+/// async fn show(flash: Flash) -> Json<Vec<String>> {
+///     let messages = flash.take_all().await;
+///     Json(messages.into_iter().map(|m| m.into_text()).collect())
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/", get(show))
+///     .route("/save", post(save))
+///     .layer(FlashLayer::new(MemoryStore::new(), Key::generate()));
+/// ```
+#[derive(Clone)]
+pub struct Flash {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: Arc<Config>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    identity: Identity,
+    /// Messages of this request not written to the store: pushed (stored at the end) or
+    /// `now` (never stored), in push order.
+    local: Vec<Local>,
+    /// Messages this request took (from the store or from `local` pushes), for `keep`.
+    taken: Vec<Message>,
+    /// Messages to put back at the front of the queue at the end of the request.
+    kept: Vec<Message>,
+    /// Whether a store write succeeded: the response then (re)sets the cookie.
+    wrote: bool,
+    closed: bool,
+}
+
+struct Local {
+    message: Message,
+    now: bool,
+}
+
+#[derive(Default)]
+enum Identity {
+    /// The request's `Cookie` headers, parsed on first need.
+    Unresolved(Vec<HeaderValue>),
+    /// The verified id, if the request had one.
+    Resolved(Option<ClientId>),
+    /// No cookie header could hold our cookie.
+    #[default]
+    Absent,
+}
+
+impl Flash {
+    pub(crate) fn new(config: Arc<Config>, cookie_headers: Vec<HeaderValue>) -> Self {
+        let identity = if cookie_headers.is_empty() {
+            Identity::Absent
+        } else {
+            Identity::Unresolved(cookie_headers)
+        };
+        Flash {
+            shared: Arc::new(Shared {
+                config,
+                state: Mutex::new(State {
+                    identity,
+                    ..State::default()
+                }),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the state is locked; a poisoned lock still holds valid state.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The verified client id of this request, if it had a valid flash cookie or has been
+    /// given one by a write.
+    pub fn client_id(&self) -> Option<ClientId> {
+        let mut state = self.state();
+        self.resolve(&mut state).cloned()
+    }
+
+    fn resolve<'s>(&self, state: &'s mut State) -> Option<&'s ClientId> {
+        if let Identity::Unresolved(headers) = &state.identity {
+            let id = self.config().cookie.read(headers);
+            state.identity = Identity::Resolved(id);
+        }
+        match &state.identity {
+            Identity::Resolved(id) => id.as_ref(),
+            _ => None,
+        }
+    }
+
+    // ----- writing -----
+
+    /// Queues a message of `kind` (one of the levels or a free kind such as `"notice"`),
+    /// and returns how many messages of that kind this request has queued.
+    ///
+    /// Like connect-flash's `req.flash('info', 'Saved')`. A message below the layer's
+    /// [`min_level`](crate::FlashLayer::min_level) is dropped here (the count does not
+    /// grow). An invalid kind, an empty or too large text, or one message too many is an
+    /// error, and nothing is queued.
+    ///
+    /// ```
+    /// # use tower_flash::Flash;
+    /// async fn handler(flash: Flash) -> Result<(), tower_flash::Error> {
+    ///     assert_eq!(flash.push("notice", "one")?, 1);
+    ///     assert_eq!(flash.push("notice", "two")?, 2);
+    ///     assert!(flash.push("bad kind", "x").is_err());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn push(&self, kind: &str, text: impl Into<String>) -> Result<usize, Error> {
+        self.push_message(Message::new(Kind::new(kind)?, text))
+    }
+
+    /// Queues several messages of one kind at once, in order; all or none.
+    ///
+    /// Like connect-flash's `req.flash('info', ['a', 'b'])`, except that an empty list is
+    /// fine (connect-flash threw).
+    ///
+    /// ```
+    /// # use tower_flash::Flash;
+    /// async fn handler(flash: Flash) -> Result<(), tower_flash::Error> {
+    ///     assert_eq!(flash.push_all("info", ["a", "b"])?, 2);
+    ///     assert_eq!(flash.push_all("info", Vec::<String>::new())?, 2);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn push_all<I, T>(&self, kind: &str, texts: I) -> Result<usize, Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let kind = Kind::new(kind)?;
+        let messages: Vec<Message> = texts
+            .into_iter()
+            .map(|text| Message::new(kind.clone(), text))
+            .collect();
+        self.enqueue(messages, false, &kind)
+    }
+
+    /// Queues a prepared [`Message`], for example one with structured data.
+    ///
+    /// ```
+    /// # use tower_flash::{Flash, Level, Message};
+    /// async fn handler(flash: Flash) -> Result<(), tower_flash::Error> {
+    ///     let message = Message::new(Level::Error, "Email is taken")
+    ///         .with_data(serde_json::json!({ "field": "email" }));
+    ///     flash.push_message(message)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn push_message(&self, message: Message) -> Result<usize, Error> {
+        let kind = message.kind().clone();
+        self.enqueue(vec![message], false, &kind)
+    }
+
+    /// Queues a [`Level::Debug`] message.
+    pub fn debug(&self, text: impl Into<String>) -> Result<usize, Error> {
+        self.push_message(Message::new(Level::Debug, text))
+    }
+
+    /// Queues a [`Level::Info`] message: `flash.info(format!("Hi {name}"))`.
+    pub fn info(&self, text: impl Into<String>) -> Result<usize, Error> {
+        self.push_message(Message::new(Level::Info, text))
+    }
+
+    /// Queues a [`Level::Success`] message.
+    pub fn success(&self, text: impl Into<String>) -> Result<usize, Error> {
+        self.push_message(Message::new(Level::Success, text))
+    }
+
+    /// Queues a [`Level::Warning`] message.
+    pub fn warning(&self, text: impl Into<String>) -> Result<usize, Error> {
+        self.push_message(Message::new(Level::Warning, text))
+    }
+
+    /// Queues a [`Level::Error`] message.
+    pub fn error(&self, text: impl Into<String>) -> Result<usize, Error> {
+        self.push_message(Message::new(Level::Error, text))
+    }
+
+    /// Adds a message for this request only (Rails' `flash.now`): takes and peeks in this
+    /// request see it; it is never stored. Returns how many `now` messages of that kind this
+    /// request has.
+    ///
+    /// ```
+    /// # use tower_flash::{Flash, Level, Message};
+    /// async fn handler(flash: Flash) -> Result<(), tower_flash::Error> {
+    ///     flash.now(Message::new(Level::Warning, "Showing cached results"))?;
+    ///     let messages = flash.take_all().await;
+    ///     assert_eq!(messages[0].text(), "Showing cached results");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn now(&self, message: Message) -> Result<usize, Error> {
+        let kind = message.kind().clone();
+        self.enqueue(vec![message], true, &kind)
+    }
+
+    fn enqueue(&self, messages: Vec<Message>, now: bool, kind: &Kind) -> Result<usize, Error> {
+        let config = self.config();
+        for message in &messages {
+            if message.text().is_empty() {
+                return Err(Error::EmptyText);
+            }
+            let size = message.size();
+            if size > config.max_message_bytes {
+                return Err(Error::TooLarge {
+                    size,
+                    max: config.max_message_bytes,
+                });
+            }
+        }
+        let below_min = match (kind.level(), config.min_level) {
+            (Some(level), Some(min)) => level < min,
+            _ => false,
+        };
+        let mut state = self.state();
+        if state.closed && !now {
+            return Err(Error::Closed);
+        }
+        if !below_min {
+            let queued = state.local.iter().filter(|l| !l.now).count() + state.kept.len();
+            if !now && queued + messages.len() > config.max_messages {
+                return Err(Error::TooManyMessages {
+                    max: config.max_messages,
+                });
+            }
+            state
+                .local
+                .extend(messages.into_iter().map(|message| Local { message, now }));
+        }
+        Ok(state
+            .local
+            .iter()
+            .filter(|l| l.now == now && l.message.kind() == kind)
+            .count())
+    }
+
+    // ----- reading -----
+
+    /// Removes and returns this client's messages of `kind` (connect-flash's
+    /// `req.flash('info')`), leaving the other kinds in place. `[]` when there are none, when
+    /// `kind` is not a valid kind, and when the store fails (logged; see
+    /// [`try_take`](Flash::try_take) to get the error).
+    pub async fn take(&self, kind: &str) -> Messages {
+        self.try_take(kind).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "flash: take failed, treating as no messages");
+            Messages::new()
+        })
+    }
+
+    /// [`take`](Flash::take), reporting an invalid kind or a store failure.
+    pub async fn try_take(&self, kind: &str) -> Result<Messages, Error> {
+        let kind = Kind::new(kind)?;
+        self.take_inner(Some(&kind)).await
+    }
+
+    /// Removes and returns all this client's messages in push order (connect-flash's
+    /// `req.flash()`); [`Messages::grouped`] gives the `{"info": [..], "error": [..]}` view.
+    /// `[]` when the store fails (logged; see [`try_take_all`](Flash::try_take_all)).
+    pub async fn take_all(&self) -> Messages {
+        self.try_take_all().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "flash: take failed, treating as no messages");
+            Messages::new()
+        })
+    }
+
+    /// [`take_all`](Flash::take_all), reporting a store failure.
+    pub async fn try_take_all(&self) -> Result<Messages, Error> {
+        self.take_inner(None).await
+    }
+
+    async fn take_inner(&self, kind: Option<&Kind>) -> Result<Messages, Error> {
+        let id = {
+            let mut state = self.state();
+            self.resolve(&mut state).cloned()
+        };
+        let mut messages = match &id {
+            Some(id) => {
+                let store = &self.config().store;
+                match kind {
+                    Some(kind) => store.take_kind(id, kind).await?,
+                    None => store.take_all(id).await?,
+                }
+            }
+            None => Vec::new(),
+        };
+        let mut state = self.state();
+        // Taken from the store: older than anything this request pushed.
+        state.taken.extend(messages.iter().cloned());
+        let local = std::mem::take(&mut state.local);
+        for entry in local {
+            if kind.is_none_or(|k| entry.message.kind() == k) {
+                if !entry.now {
+                    state.taken.push(entry.message.clone());
+                }
+                messages.push(entry.message);
+            } else {
+                state.local.push(entry);
+            }
+        }
+        Ok(Messages::from(messages))
+    }
+
+    /// Returns this client's messages without consuming them: the stored ones, then this
+    /// request's. `[]` when the store fails (logged; see [`try_peek`](Flash::try_peek)).
+    pub async fn peek(&self) -> Messages {
+        self.try_peek().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "flash: peek failed, treating as no messages");
+            Messages::new()
+        })
+    }
+
+    /// [`peek`](Flash::peek), reporting a store failure.
+    pub async fn try_peek(&self) -> Result<Messages, Error> {
+        let id = {
+            let mut state = self.state();
+            self.resolve(&mut state).cloned()
+        };
+        let mut messages = match &id {
+            Some(id) => self.config().store.peek(id).await?,
+            None => Vec::new(),
+        };
+        let state = self.state();
+        messages.extend(state.kept.iter().cloned());
+        messages.extend(state.local.iter().map(|l| l.message.clone()));
+        Ok(Messages::from(messages))
+    }
+
+    /// Puts every message this request took back for a later request (Rails' `keep`,
+    /// Laravel's `reflash`): they are written back at the front of the client's queue, in
+    /// their order, when the response leaves. `now` messages are never kept. Returns how many
+    /// messages will be put back.
+    ///
+    /// ```
+    /// # use tower_flash::Flash;
+    /// async fn preview(flash: Flash) -> String {
+    ///     let messages = flash.take_all().await;
+    ///     flash.keep(); // the real page after this one still shows them
+    ///     format!("{} pending", messages.len())
+    /// }
+    /// ```
+    pub fn keep(&self) -> usize {
+        let mut state = self.state();
+        let taken = std::mem::take(&mut state.taken);
+        state.kept.extend(taken);
+        state.kept.len()
+    }
+
+    /// Drops the messages this request would write: its unwritten pushes, its `now`
+    /// messages and what it asked to [`keep`](Flash::keep). Stored messages are untouched.
+    /// Returns how many were dropped.
+    pub fn discard(&self) -> usize {
+        let mut state = self.state();
+        let dropped = state.local.len() + state.kept.len();
+        state.local.clear();
+        state.kept.clear();
+        dropped
+    }
+
+    /// Deletes everything stored for this client and [`discard`](Flash::discard)s this
+    /// request's messages.
+    pub async fn clear(&self) -> Result<(), Error> {
+        let id = {
+            let mut state = self.state();
+            state.local.clear();
+            state.kept.clear();
+            state.taken.clear();
+            self.resolve(&mut state).cloned()
+        };
+        if let Some(id) = id {
+            self.config().store.clear(&id).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes this request's queued messages now, in one store call, instead of when the
+    /// response leaves, and reports a store failure to the caller.
+    ///
+    /// The messages are handed to the store once: after an error they are not written again
+    /// at the end of the request. Nothing to write is `Ok` without a store call.
+    ///
+    /// ```
+    /// # use tower_flash::Flash;
+    /// async fn handler(flash: Flash) -> &'static str {
+    ///     flash.success("Saved").ok();
+    ///     match flash.save().await {
+    ///         Ok(()) => "saved",
+    ///         Err(_) => "the message could not be stored",
+    ///     }
+    /// }
+    /// ```
+    pub async fn save(&self) -> Result<(), Error> {
+        Ok(self.write(false).await?)
+    }
+
+    /// Writes what is pending and closes the handle: called by the service when the inner
+    /// response is ready. Returns the cookie to set if this request wrote anything (here or
+    /// in an earlier [`save`](Flash::save)), and the store's error, if any.
+    pub(crate) async fn finish(&self) -> (Option<HeaderValue>, Result<(), StoreError>) {
+        let result = self.write(true).await;
+        let state = self.state();
+        let cookie = match (&state.identity, state.wrote) {
+            (Identity::Resolved(Some(id)), true) => {
+                self.config().cookie.write(id, self.config().ttl)
+            }
+            _ => None,
+        };
+        (cookie, result)
+    }
+
+    /// Whether the end of the request has anything to do: messages to write, or a cookie
+    /// to set after an explicit [`save`](Flash::save).
+    pub(crate) fn has_writes(&self) -> bool {
+        let state = self.state();
+        state.wrote || !state.kept.is_empty() || state.local.iter().any(|l| !l.now)
+    }
+
+    /// Marks the handle closed without writing (nothing was pending).
+    pub(crate) fn close(&self) {
+        self.state().closed = true;
+    }
+
+    /// Writes kept messages (at the front) and pushes (at the back). A client without an id
+    /// gets a new one here.
+    async fn write(&self, close: bool) -> Result<(), StoreError> {
+        let (id, kept, pushed) = {
+            let mut state = self.state();
+            if close {
+                state.closed = true;
+            }
+            if state.kept.is_empty() && state.local.iter().all(|l| l.now) {
+                return Ok(());
+            }
+            let kept = std::mem::take(&mut state.kept);
+            let local = std::mem::take(&mut state.local);
+            let (now, pushed): (Vec<Local>, Vec<Local>) = local.into_iter().partition(|l| l.now);
+            state.local = now;
+            let id = match self.resolve(&mut state) {
+                Some(id) => id.clone(),
+                None => {
+                    let id = ClientId::random();
+                    state.identity = Identity::Resolved(Some(id.clone()));
+                    id
+                }
+            };
+            let pushed: Vec<Message> = pushed.into_iter().map(|l| l.message).collect();
+            (id, kept, pushed)
+        };
+        let config = self.config();
+        let options = PushOptions {
+            ttl: config.ttl,
+            max_messages: config.max_messages,
+        };
+        if !kept.is_empty() {
+            let receipt = config.store.restore(&id, &kept, &options).await?;
+            self.state().wrote = true;
+            log_dropped(receipt.dropped);
+        }
+        if !pushed.is_empty() {
+            let receipt = config.store.push(&id, &pushed, &options).await?;
+            self.state().wrote = true;
+            log_dropped(receipt.dropped);
+        }
+        Ok(())
+    }
+}
+
+fn log_dropped(dropped: usize) {
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "flash: client queue over its cap, oldest messages dropped"
+        );
+    }
+}
+
+impl fmt::Debug for Flash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("Flash")
+            .field("local", &state.local.len())
+            .field("taken", &state.taken.len())
+            .field("kept", &state.kept.len())
+            .field("closed", &state.closed)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,205 @@
+//! [`FlashLayer`]: configuration of the flash middleware. Defaults live here: TTL, limits,
+//! cookie name and flags.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cookie::Key;
+use tower_layer::Layer;
+
+use crate::id::CookieCodec;
+use crate::message::Level;
+use crate::service::FlashService;
+use crate::store::{DynStore, Store};
+
+/// Unread messages expire this long after their client's last write: one day.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The most messages kept for one client: 64.
+pub const DEFAULT_MAX_MESSAGES: usize = 64;
+/// The largest message, text plus JSON data: 4 KiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4096;
+
+/// What the layer does when the store fails to write a request's messages.
+///
+/// A handler that wants to react itself calls [`Flash::save`](crate::Flash::save) and gets
+/// the error; this policy covers the writes left to the end of the request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnStoreError {
+    /// Log the error (`tracing` at error level) and send the handler's response as it is.
+    #[default]
+    Log,
+    /// Log the error and answer `500 Internal Server Error` with an empty body instead.
+    Fail,
+}
+
+/// The flash middleware: gives every request a [`Flash`](crate::Flash) and writes its
+/// messages before the response leaves.
+///
+/// See the [crate docs](crate) for an example and the guarantees.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_flash::{FlashLayer, Key, Level, MemoryStore, OnStoreError};
+///
+/// # let secret = [7u8; 64];
+/// # let previous_secret = [8u8; 64];
+/// let layer = FlashLayer::new(MemoryStore::new(), Key::from(&secret))
+///     .with_old_key(Key::from(&previous_secret)) // cookies signed before a key rotation
+///     .ttl(Duration::from_secs(3600))
+///     .min_level(Level::Info)
+///     .max_messages(20)
+///     .secure(cfg!(not(debug_assertions))) // plain http in development only
+///     .on_store_error(OnStoreError::Log);
+/// # let _ = layer;
+/// ```
+#[derive(Clone)]
+pub struct FlashLayer {
+    config: Arc<Config>,
+}
+
+/// Everything a request's [`Flash`](crate::Flash) needs, shared by all requests.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) store: Arc<dyn DynStore>,
+    pub(crate) cookie: CookieCodec,
+    pub(crate) ttl: Duration,
+    pub(crate) max_messages: usize,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) min_level: Option<Level>,
+    pub(crate) on_store_error: OnStoreError,
+}
+
+impl FlashLayer {
+    /// A layer keeping messages in `store`, signing its cookie with `key`.
+    ///
+    /// Every instance of an app that shares a store must use the same key. Make one from a
+    /// secret of at least 64 bytes with [`Key::from`] or [`Key::try_from`], or from 32 bytes
+    /// with `Key::derive_from`; [`Key::generate`] gives a random key for a single process
+    /// whose cookies die with it.
+    pub fn new(store: impl Store, key: Key) -> Self {
+        FlashLayer {
+            config: Arc::new(Config {
+                store: Arc::new(store),
+                cookie: CookieCodec::new(key),
+                ttl: DEFAULT_TTL,
+                max_messages: DEFAULT_MAX_MESSAGES,
+                max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+                min_level: None,
+                on_store_error: OnStoreError::Log,
+            }),
+        }
+    }
+
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Also accepts cookies signed with `key` (a previous key, after a rotation). New cookies
+    /// are signed with the key given to [`FlashLayer::new`]. Can be called several times.
+    #[must_use]
+    pub fn with_old_key(mut self, key: Key) -> Self {
+        self.config_mut().cookie.old_keys.push(key);
+        self
+    }
+
+    /// How long unread messages live after their client's last write, and the cookie's
+    /// `Max-Age` (default [`DEFAULT_TTL`], one day).
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.config_mut().ttl = ttl;
+        self
+    }
+
+    /// The most messages kept for one client (default [`DEFAULT_MAX_MESSAGES`]). A request
+    /// queueing more gets [`Error::TooManyMessages`](crate::Error::TooManyMessages); when
+    /// writes from several requests add up to more, the store drops the oldest and logs it.
+    #[must_use]
+    pub fn max_messages(mut self, max: usize) -> Self {
+        self.config_mut().max_messages = max.max(1);
+        self
+    }
+
+    /// The largest message, text plus JSON data, in bytes (default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`]); larger ones get
+    /// [`Error::TooLarge`](crate::Error::TooLarge).
+    #[must_use]
+    pub fn max_message_bytes(mut self, max: usize) -> Self {
+        self.config_mut().max_message_bytes = max;
+        self
+    }
+
+    /// Drops messages of a lower [`Level`] at push time (Django's `MESSAGE_LEVEL`). Free
+    /// kinds such as `"notice"` have no level and are never dropped.
+    #[must_use]
+    pub fn min_level(mut self, level: Level) -> Self {
+        self.config_mut().min_level = Some(level);
+        self
+    }
+
+    /// The cookie's name (default `flash`).
+    ///
+    /// # Panics
+    ///
+    /// When `name` is empty or not an HTTP token (letters, digits and ``!#$%&'*+-.^_`|~``):
+    /// a configuration mistake, caught at start-up.
+    #[must_use]
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        assert!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)),
+            "tower-flash: invalid cookie name {name:?}"
+        );
+        self.config_mut().cookie.name = name;
+        self
+    }
+
+    /// Whether the cookie is marked `Secure` (default `true`). Turn it off only for plain
+    /// `http://` development servers: browsers do not send `Secure` cookies over plain http
+    /// (except to `localhost`).
+    #[must_use]
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.config_mut().cookie.secure = secure;
+        self
+    }
+
+    /// The cookie's `Domain` attribute (default none: the exact host that set it).
+    #[must_use]
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.config_mut().cookie.domain = Some(domain.into());
+        self
+    }
+
+    /// What to do when writing a request's messages fails (default [`OnStoreError::Log`]).
+    #[must_use]
+    pub fn on_store_error(mut self, policy: OnStoreError) -> Self {
+        self.config_mut().on_store_error = policy;
+        self
+    }
+}
+
+impl<S> Layer<S> for FlashLayer {
+    type Service = FlashService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FlashService::new(inner, self.config.clone())
+    }
+}
+
+impl fmt::Debug for FlashLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        f.debug_struct("FlashLayer")
+            .field("cookie", &c.cookie)
+            .field("ttl", &c.ttl)
+            .field("max_messages", &c.max_messages)
+            .field("max_message_bytes", &c.max_message_bytes)
+            .field("min_level", &c.min_level)
+            .field("on_store_error", &c.on_store_error)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,30 @@
+#![doc = include_str!("../../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod error;
+mod flash;
+mod id;
+mod layer;
+mod message;
+mod service;
+pub mod store;
+
+#[cfg(feature = "axum")]
+mod extract;
+
+pub use cookie::Key;
+
+pub use crate::error::{Error, StoreError};
+#[cfg(feature = "axum")]
+pub use crate::extract::MissingFlashLayer;
+pub use crate::flash::Flash;
+pub use crate::id::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN};
+pub use crate::layer::{
+    DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_TTL, FlashLayer, OnStoreError,
+};
+pub use crate::message::{
+    Grouped, GroupedTexts, Kind, Level, MAX_KIND_LEN, Message, MessageId, Messages, UnknownLevel,
+};
+pub use crate::service::{FlashService, ResponseFuture};
+pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};
