@@ -1,0 +1,508 @@
+//! The layer's own behaviour through a real axum `Router`: cookies, zero-cost paths,
+//! forged input, store failures, wiring mistakes.
+
+mod common;
+mod contract;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{Request, StatusCode};
+use tower::ServiceExt;
+use tower_flash::{
+    ClientId, Error, Flash, FlashLayer, Key, Kind, MemoryStore, Message, OnStoreError, PushOptions,
+    PushReceipt, Store, StoreError,
+};
+
+use common::{Client, app, body_text, key};
+
+/// A store that counts the calls made to it.
+#[derive(Clone, Default)]
+struct Counting {
+    inner: MemoryStore,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Counting {
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Store for Counting {
+    async fn push(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        o: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.count();
+        self.inner.push(id, m, o).await
+    }
+    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        self.count();
+        self.inner.take_all(id).await
+    }
+    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
+        self.count();
+        self.inner.take_kind(id, kind).await
+    }
+    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        self.count();
+        self.inner.peek(id).await
+    }
+    async fn restore(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        o: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.count();
+        self.inner.restore(id, m, o).await
+    }
+    async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
+        self.count();
+        self.inner.clear(id).await
+    }
+}
+
+/// A store whose backend is down.
+#[derive(Clone, Default)]
+struct Down;
+
+fn down() -> StoreError {
+    StoreError::backend(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "store is down",
+    ))
+}
+
+impl Store for Down {
+    async fn push(
+        &self,
+        _: &ClientId,
+        _: &[Message],
+        _: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        Err(down())
+    }
+    async fn take_all(&self, _: &ClientId) -> Result<Vec<Message>, StoreError> {
+        Err(down())
+    }
+    async fn take_kind(&self, _: &ClientId, _: &Kind) -> Result<Vec<Message>, StoreError> {
+        Err(down())
+    }
+    async fn peek(&self, _: &ClientId) -> Result<Vec<Message>, StoreError> {
+        Err(down())
+    }
+    async fn restore(
+        &self,
+        _: &ClientId,
+        _: &[Message],
+        _: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        Err(down())
+    }
+    async fn clear(&self, _: &ClientId) -> Result<(), StoreError> {
+        Err(down())
+    }
+}
+
+/// What connect-flash-redis did: read, then delete, in two steps. The race cases of the
+/// contract must catch it, or they prove nothing.
+#[derive(Clone, Default)]
+struct ReadThenDelete {
+    inner: MemoryStore,
+}
+
+impl Store for ReadThenDelete {
+    async fn push(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        o: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.inner.push(id, m, o).await
+    }
+    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        let messages = self.inner.peek(id).await?;
+        tokio::time::sleep(Duration::from_micros(200)).await;
+        self.inner.clear(id).await?;
+        Ok(messages)
+    }
+    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
+        self.inner.take_kind(id, kind).await
+    }
+    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        self.inner.peek(id).await
+    }
+    async fn restore(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        o: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.inner.restore(id, m, o).await
+    }
+    async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
+        self.inner.clear(id).await
+    }
+}
+
+impl contract::Fixture for ReadThenDelete {
+    type Store = ReadThenDelete;
+    fn store(&self) -> Self {
+        self.clone()
+    }
+}
+
+fn layer(store: impl Store) -> FlashLayer {
+    FlashLayer::new(store, key()).secure(false)
+}
+
+#[tokio::test]
+async fn set_cookie_is_signed_http_only_lax_root_with_max_age_and_secure_by_default() {
+    let client = Client::new(&app(FlashLayer::new(MemoryStore::new(), key())));
+    let (_, res) = client
+        .run_with_response(|flash| async move { flash.info("hi").unwrap() })
+        .await;
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attr in [
+        "flash=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=86400",
+        "Secure",
+    ] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("flash=");
+    assert!(
+        value.len() > 32 + 40,
+        "the id travels with its HMAC: {value}"
+    );
+
+    let insecure = Client::new(&app(layer(MemoryStore::new()).ttl(Duration::from_secs(60))));
+    let (_, res) = insecure
+        .run_with_response(|flash| async move { flash.info("hi").unwrap() })
+        .await;
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Max-Age=60"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_request_without_a_cookie_never_calls_the_store_and_sets_no_cookie() {
+    let store = Counting::default();
+    let client = Client::new(&app(layer(store.clone())));
+    let (seen, res) = client
+        .run_with_response(|flash| async move {
+            let a = flash.take_all().await.len();
+            let b = flash.take("info").await.len();
+            let c = flash.peek().await.len();
+            flash.clear().await.unwrap();
+            flash.keep();
+            (a, b, c)
+        })
+        .await;
+    assert_eq!(seen, (0, 0, 0));
+    assert_eq!(store.calls(), 0, "no cookie, no store call");
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "nothing written, no cookie"
+    );
+}
+
+#[tokio::test]
+async fn store_calls_are_one_per_operation_and_zero_for_untouched_requests() {
+    let store = Counting::default();
+    let client = Client::new(&app(layer(store.clone())));
+    client
+        .run(|flash| async move {
+            flash.push_all("info", ["a", "b", "c"]).unwrap();
+            flash.error("d").unwrap();
+        })
+        .await;
+    assert_eq!(store.calls(), 1, "all of a request's pushes in one call");
+    let (_, res) = client.run_with_response(|_flash| async move {}).await;
+    assert_eq!(
+        store.calls(),
+        1,
+        "a request with a cookie that touches no message: 0 calls"
+    );
+    assert!(res.headers().get(SET_COOKIE).is_none());
+    let got = client.take_texts().await;
+    assert_eq!(got, ["a", "b", "c", "d"]);
+    assert_eq!(store.calls(), 2, "a take is one call");
+}
+
+#[tokio::test]
+async fn forged_malformed_and_unsigned_cookies_are_served_as_no_messages() {
+    let store = Counting::default();
+    let router = app(layer(store.clone()));
+    let victim = Client::new(&router);
+    victim
+        .run(|flash| async move { flash.info("secret").unwrap() })
+        .await;
+    let good = victim.cookie().unwrap();
+    let id = ClientId::random();
+    let other_key = Client::new(&app(
+        FlashLayer::new(MemoryStore::new(), Key::generate()).secure(false)
+    ));
+    other_key
+        .run(|flash| async move { flash.info("x").unwrap() })
+        .await;
+    let calls_before = store.calls();
+    let forgeries = [
+        format!("flash={id}"),
+        "flash=".to_owned(),
+        "flash=%zz%".to_owned(),
+        format!("{}x", good),
+        good.replacen('=', "=A", 1),
+        other_key.cookie().unwrap(),
+        format!("flash={}", "9".repeat(5000)),
+        "flash=\"quoted\"; flash=; flash".to_owned(),
+    ];
+    for forged in forgeries {
+        let attacker = Client::new(&router);
+        attacker.set_cookie(Some(forged.clone()));
+        let (got, res) = attacker
+            .run_with_response(|flash| async move { flash.take_all().await.len() })
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{forged}");
+        assert_eq!(got, 0, "{forged}");
+    }
+    assert_eq!(
+        store.calls(),
+        calls_before,
+        "nothing derived from a bad cookie reached the store"
+    );
+    assert_eq!(victim.take_texts().await, ["secret"]);
+}
+
+#[tokio::test]
+async fn cookies_signed_with_a_rotated_out_key_still_work() {
+    let store = MemoryStore::new();
+    let old = Key::from(&[1u8; 64]);
+    let new = Key::from(&[2u8; 64]);
+    let before = Client::new(&app(
+        FlashLayer::new(store.clone(), old.clone()).secure(false)
+    ));
+    before
+        .run(|flash| async move { flash.info("across rotation").unwrap() })
+        .await;
+    let after = before.with_app(&app(FlashLayer::new(store.clone(), new.clone())
+        .with_old_key(old)
+        .secure(false)));
+    assert_eq!(after.take_texts().await, ["across rotation"]);
+    let not_rotated = before.with_app(&app(FlashLayer::new(store, new).secure(false)));
+    not_rotated
+        .run(|flash| async move { flash.info("fresh").unwrap() })
+        .await;
+    assert_eq!(
+        not_rotated.take_texts().await,
+        ["fresh"],
+        "an unknown key is a new client"
+    );
+}
+
+#[tokio::test]
+async fn a_write_to_a_known_client_refreshes_the_cookie() {
+    let client = Client::new(&app(layer(MemoryStore::new())));
+    client
+        .run(|flash| async move { flash.info("a").unwrap() })
+        .await;
+    let first = client.cookie().unwrap();
+    let (_, res) = client
+        .run_with_response(|flash| async move { flash.info("b").unwrap() })
+        .await;
+    let again = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(again.starts_with(&first), "same id, new Max-Age: {again}");
+}
+
+#[tokio::test]
+async fn a_store_failure_is_logged_and_the_response_sent_by_default() {
+    let client = Client::new(&app(layer(Down)));
+    let (_, res) = client
+        .run_with_response(|flash| async move { flash.info("lost to the outage").unwrap() })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "nothing stored, no cookie"
+    );
+}
+
+#[tokio::test]
+async fn a_store_failure_is_a_500_when_configured() {
+    let client = Client::new(&app(layer(Down).on_store_error(OnStoreError::Fail)));
+    let (_, res) = client
+        .run_with_response(|flash| async move { flash.info("x").unwrap() })
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn reads_degrade_to_no_messages_and_try_variants_report_the_error() {
+    let healthy = MemoryStore::new();
+    let client = Client::new(&app(layer(healthy)));
+    client
+        .run(|flash| async move { flash.info("x").unwrap() })
+        .await;
+    let broken = client.with_app(&app(layer(Down)));
+    let (degraded, typed) = broken
+        .run(|flash| async move {
+            let degraded = flash.take_all().await.len() + flash.peek().await.len();
+            let typed = (
+                matches!(flash.try_take_all().await, Err(Error::Store(_))),
+                matches!(flash.try_take("info").await, Err(Error::Store(_))),
+                matches!(flash.try_peek().await, Err(Error::Store(_))),
+                matches!(flash.clear().await, Err(Error::Store(_))),
+            );
+            (degraded, typed)
+        })
+        .await;
+    assert_eq!(degraded, 0);
+    assert_eq!(typed, (true, true, true, true));
+}
+
+#[tokio::test]
+async fn an_explicit_save_returns_the_store_error_to_the_handler() {
+    let client = Client::new(&app(layer(Down)));
+    let saved = client
+        .run(|flash| async move {
+            flash.info("x").unwrap();
+            matches!(flash.save().await, Err(Error::Store(_)))
+        })
+        .await;
+    assert!(saved);
+
+    let store = Counting::default();
+    let ok = Client::new(&app(layer(store.clone())));
+    let (_, res) = ok
+        .run_with_response(|flash| async move {
+            flash.info("early").unwrap();
+            flash.save().await.unwrap();
+        })
+        .await;
+    assert_eq!(store.calls(), 1, "written once, by the explicit save");
+    assert!(
+        res.headers().get(SET_COOKIE).is_some(),
+        "the cookie still goes out"
+    );
+    assert_eq!(ok.take_texts().await, ["early"]);
+}
+
+#[tokio::test]
+async fn pushes_after_the_response_report_closed() {
+    let router = app(layer(MemoryStore::new()));
+    let client = Client::new(&router);
+    let leaked = client.run(|flash| async move { flash }).await;
+    assert!(matches!(leaked.info("too late"), Err(Error::Closed)));
+}
+
+#[tokio::test]
+async fn the_extractor_without_the_layer_is_a_clear_500() {
+    let router: Router = Router::new().route("/", get(|_flash: Flash| async { "unreachable" }));
+    let res = router
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body_text(res).await.contains("FlashLayer"));
+}
+
+#[tokio::test]
+async fn invalid_input_from_a_handler_is_a_400_with_the_reason() {
+    async fn handler(flash: Flash) -> Result<&'static str, Error> {
+        flash.push("not a kind!", "x")?;
+        Ok("unreachable")
+    }
+    let router = Router::new()
+        .route("/", get(handler))
+        .layer(layer(MemoryStore::new()));
+    let res = router
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(res).await.contains("invalid message kind"));
+}
+
+#[tokio::test]
+async fn the_flash_is_in_request_extensions_for_plain_tower_services() {
+    let svc = tower::ServiceBuilder::new()
+        .layer(layer(MemoryStore::new()))
+        .service_fn(|req: Request<Body>| async move {
+            let flash = req.extensions().get::<Flash>().cloned();
+            let status = match flash.map(|f| f.info("from tower")) {
+                Some(Ok(1)) => StatusCode::OK,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .status(status)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+        });
+    let res = svc
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(SET_COOKIE).is_some());
+}
+
+#[tokio::test]
+async fn a_cookie_header_that_is_not_utf8_is_no_cookie() {
+    let store = Counting::default();
+    let router = Router::new()
+        .route(
+            "/",
+            get(|flash: Flash| async move { flash.take_all().await.len().to_string() }),
+        )
+        .layer(layer(store.clone()));
+    let mut req = Request::get("/").body(Body::empty()).unwrap();
+    req.headers_mut().insert(
+        COOKIE,
+        http::HeaderValue::from_bytes(b"flash=\xff\xfe; x=1").unwrap(),
+    );
+    let res = router.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, "0");
+    assert_eq!(store.calls(), 0);
+}
+
+#[tokio::test]
+async fn other_cookies_are_ignored_and_untouched() {
+    let store = Counting::default();
+    let router = app(layer(store.clone()));
+    let mut req = Request::get("/run").body(Body::empty()).unwrap();
+    req.headers_mut()
+        .insert(COOKIE, "session=abc; theme=dark".parse().unwrap());
+    // No job attached: the route answers 500, but the layer must not touch the store.
+    let res = router.oneshot(req).await.unwrap();
+    assert!(res.headers().get(SET_COOKIE).is_none());
+    assert_eq!(store.calls(), 0);
+}
+
+/// The negative control of the race cases: a read-then-delete store must fail them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[should_panic(expected = "duplicates and losses")]
+async fn regression_connect_flash_redis_non_atomic_read_is_caught_by_the_race_case() {
+    contract::race_concurrent_takes_deliver_each_message_once(&ReadThenDelete::default()).await;
+}
