@@ -1,1 +1,93 @@
-fn main() {}
+//! Serves the guestbook demo on <http://127.0.0.1:3000>.
+//!
+//! - `PORT` changes the port.
+//! - `FLASH_KEY` (at least 64 bytes, e.g. `openssl rand -hex 64`) signs the flash cookie.
+//!   Without it a random key is made at start-up, and the cookies of earlier runs no
+//!   longer verify (their messages were in memory anyway).
+//! - `RUST_LOG` sets the log filter (default `info`).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use tokio::net::TcpListener;
+use tower_flash::Key;
+use tracing_subscriber::EnvFilter;
+
+const DEFAULT_PORT: u16 = 3000;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the server and runs it until Ctrl-C. Start-up errors are returned as the
+/// sentence to show the operator.
+async fn serve() -> Result<(), String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port()?));
+    let key = flash_key()?;
+    let app = demo::app(key).map_err(|e| format!("a built-in template is broken: {e}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // With PORT=0 the system picks the port: log the one really bound.
+    let addr = listener.local_addr().unwrap_or(addr);
+    tracing::info!("guestbook demo listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(ctrl_c())
+        .await
+        .map_err(|e| format!("the server failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The port from `PORT`, or 3000.
+fn port() -> Result<u16, String> {
+    match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT must be a port number (0 to 65535), not {port:?}")),
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_PORT),
+        Err(std::env::VarError::NotUnicode(_)) => Err("PORT is not valid UTF-8".to_owned()),
+    }
+}
+
+/// The cookie signing key from `FLASH_KEY`, or a random one.
+fn flash_key() -> Result<Key, String> {
+    match std::env::var_os("FLASH_KEY") {
+        Some(secret) => Key::try_from(secret.as_encoded_bytes()).map_err(|_| {
+            format!(
+                "FLASH_KEY is {} bytes long; it must be at least 64 (try `openssl rand -hex 64`)",
+                secret.len()
+            )
+        }),
+        None => {
+            tracing::info!(
+                "FLASH_KEY is not set: using a random key, so pending flash messages will not \
+                 survive a restart"
+            );
+            Ok(Key::generate())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C, letting requests in flight finish before the server stops.
+async fn ctrl_c() {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        // Without a signal handler, stopping gracefully is impossible; returning here would
+        // stop the server at once, so keep serving until the process is killed.
+        tracing::warn!(%error, "cannot listen for Ctrl-C; stop the server by killing it");
+        std::future::pending::<()>().await;
+    }
+    tracing::info!("Ctrl-C received, shutting down");
+}
