@@ -9,7 +9,6 @@ use crate::error::{Error, StoreError};
 use crate::id::ClientId;
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, Messages};
-use crate::store::PushOptions;
 
 /// The request's flash messages.
 ///
@@ -78,19 +77,25 @@ struct Local {
 enum Identity {
     /// The request's `Cookie` headers, parsed on first need.
     Unresolved(Vec<HeaderValue>),
-    /// The verified id, if the request had one.
-    Resolved(Option<ClientId>),
+    /// The verified id of the flash cookie, if the request had one (or got one by a write).
+    Cookie(Option<ClientId>),
+    /// An id from [`FlashLayer::identify`](crate::FlashLayer::identify): no cookie involved.
+    Given(ClientId),
     /// No cookie header could hold our cookie.
     #[default]
     Absent,
 }
 
 impl Flash {
-    pub(crate) fn new(config: Arc<Config>, cookie_headers: Vec<HeaderValue>) -> Self {
-        let identity = if cookie_headers.is_empty() {
-            Identity::Absent
-        } else {
-            Identity::Unresolved(cookie_headers)
+    pub(crate) fn new(
+        config: Arc<Config>,
+        given: Option<ClientId>,
+        cookie_headers: Vec<HeaderValue>,
+    ) -> Self {
+        let identity = match given {
+            Some(id) => Identity::Given(id),
+            None if cookie_headers.is_empty() => Identity::Absent,
+            None => Identity::Unresolved(cookie_headers),
         };
         Flash {
             shared: Arc::new(Shared {
@@ -125,11 +130,12 @@ impl Flash {
     fn resolve<'s>(&self, state: &'s mut State) -> Option<&'s ClientId> {
         if let Identity::Unresolved(headers) = &state.identity {
             let id = self.config().cookie.read(headers);
-            state.identity = Identity::Resolved(id);
+            state.identity = Identity::Cookie(id);
         }
         match &state.identity {
-            Identity::Resolved(id) => id.as_ref(),
-            _ => None,
+            Identity::Cookie(id) => id.as_ref(),
+            Identity::Given(id) => Some(id),
+            Identity::Unresolved(_) | Identity::Absent => None,
         }
     }
 
@@ -225,7 +231,8 @@ impl Flash {
 
     /// Adds a message for this request only (Rails' `flash.now`): takes and peeks in this
     /// request see it; it is never stored. Returns how many `now` messages of that kind this
-    /// request has.
+    /// request has. The same limits apply as to [`push`](Flash::push), with a budget of
+    /// [`max_messages`](crate::FlashLayer::max_messages) of its own.
     ///
     /// ```
     /// # use tower_flash::{Flash, Level, Message};
@@ -244,28 +251,18 @@ impl Flash {
     fn enqueue(&self, messages: Vec<Message>, now: bool, kind: &Kind) -> Result<usize, Error> {
         let config = self.config();
         for message in &messages {
-            if message.text().is_empty() {
-                return Err(Error::EmptyText);
-            }
-            let size = message.size();
-            if size > config.max_message_bytes {
-                return Err(Error::TooLarge {
-                    size,
-                    max: config.max_message_bytes,
-                });
-            }
+            config.check(message)?;
         }
-        let below_min = match (kind.level(), config.min_level) {
-            (Some(level), Some(min)) => level < min,
-            _ => false,
-        };
+        let below_min = !config.passes_min_level(kind);
         let mut state = self.state();
         if state.closed && !now {
             return Err(Error::Closed);
         }
         if !below_min {
-            let queued = state.local.iter().filter(|l| !l.now).count() + state.kept.len();
-            if !now && queued + messages.len() > config.max_messages {
+            // `now` messages and stored ones have separate budgets of the same size.
+            let queued = state.local.iter().filter(|l| l.now == now).count()
+                + if now { 0 } else { state.kept.len() };
+            if queued + messages.len() > config.max_messages {
                 return Err(Error::TooManyMessages {
                     max: config.max_messages,
                 });
@@ -446,9 +443,7 @@ impl Flash {
         let result = self.write(true).await;
         let state = self.state();
         let cookie = match (&state.identity, state.wrote) {
-            (Identity::Resolved(Some(id)), true) => {
-                self.config().cookie.write(id, self.config().ttl)
-            }
+            (Identity::Cookie(Some(id)), true) => self.config().cookie.write(id, self.config().ttl),
             _ => None,
         };
         (cookie, result)
@@ -485,7 +480,7 @@ impl Flash {
                 Some(id) => id.clone(),
                 None => {
                     let id = ClientId::random();
-                    state.identity = Identity::Resolved(Some(id.clone()));
+                    state.identity = Identity::Cookie(Some(id.clone()));
                     id
                 }
             };
@@ -493,10 +488,7 @@ impl Flash {
             (id, kept, pushed)
         };
         let config = self.config();
-        let options = PushOptions {
-            ttl: config.ttl,
-            max_messages: config.max_messages,
-        };
+        let options = config.push_options();
         if !kept.is_empty() {
             let receipt = config.store.restore(&id, &kept, &options).await?;
             self.state().wrote = true;

@@ -6,12 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cookie::Key;
+use http::request::Parts;
 use tower_layer::Layer;
 
-use crate::id::CookieCodec;
-use crate::message::Level;
+use crate::error::Error;
+use crate::id::{ClientId, CookieCodec};
+use crate::message::{Kind, Level, Message};
+use crate::sender::FlashSender;
 use crate::service::FlashService;
-use crate::store::{DynStore, Store};
+use crate::store::{DynStore, PushOptions, Store};
+
+/// Finds the client of a request other than by the flash cookie; see
+/// [`FlashLayer::identify`].
+pub(crate) type Identify = dyn Fn(&Parts) -> Option<ClientId> + Send + Sync;
 
 /// Unread messages expire this long after their client's last write: one day.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -69,6 +76,39 @@ pub(crate) struct Config {
     pub(crate) max_message_bytes: usize,
     pub(crate) min_level: Option<Level>,
     pub(crate) on_store_error: OnStoreError,
+    pub(crate) identify: Option<Arc<Identify>>,
+}
+
+impl Config {
+    /// The per-message limits: a non-empty text, and text plus data within the size limit.
+    pub(crate) fn check(&self, message: &Message) -> Result<(), Error> {
+        if message.text().is_empty() {
+            return Err(Error::EmptyText);
+        }
+        let size = message.size();
+        if size > self.max_message_bytes {
+            return Err(Error::TooLarge {
+                size,
+                max: self.max_message_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a message of `kind` is kept by the minimum level (free kinds always are).
+    pub(crate) fn passes_min_level(&self, kind: &Kind) -> bool {
+        match (kind.level(), self.min_level) {
+            (Some(level), Some(min)) => level >= min,
+            _ => true,
+        }
+    }
+
+    pub(crate) fn push_options(&self) -> PushOptions {
+        PushOptions {
+            ttl: self.ttl,
+            max_messages: self.max_messages,
+        }
+    }
 }
 
 impl FlashLayer {
@@ -88,6 +128,7 @@ impl FlashLayer {
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
                 min_level: None,
                 on_store_error: OnStoreError::Log,
+                identify: None,
             }),
         }
     }
@@ -174,6 +215,63 @@ impl FlashLayer {
         self
     }
 
+    /// Identifies clients by something other than the flash cookie: `identify` sees the
+    /// request's head (URI, headers, extensions set by earlier layers) and returns the id to
+    /// use, or `None` to fall back to the flash cookie.
+    ///
+    /// Keyed by an authenticated user's id, messages follow the user across browsers and
+    /// devices, and a background job can push to the user with [`FlashLayer::sender`]. Such
+    /// requests never get a flash cookie. Prefix the ids (`user:42`) so that they cannot meet
+    /// another source's. When the user logs out, the next requests fall back to the cookie,
+    /// so the next person on that browser does not see the user's messages.
+    ///
+    /// ```
+    /// use tower_flash::{ClientId, FlashLayer, Key, MemoryStore};
+    ///
+    /// /// Put in the request extensions by your authentication layer.
+    /// #[derive(Clone)]
+    /// struct UserId(u64);
+    ///
+    /// let layer = FlashLayer::new(MemoryStore::new(), Key::generate()).identify(|req| {
+    ///     let user = req.extensions.get::<UserId>()?;
+    ///     ClientId::new(&format!("user:{}", user.0)).ok()
+    /// });
+    /// # let _ = layer;
+    /// ```
+    ///
+    /// Note that the layer must run after (inside) the layer that authenticates.
+    #[must_use]
+    pub fn identify<F>(mut self, identify: F) -> Self
+    where
+        F: Fn(&Parts) -> Option<ClientId> + Send + Sync + 'static,
+    {
+        self.config_mut().identify = Some(Arc::new(identify));
+        self
+    }
+
+    /// A handle to push messages from outside any request (a background job: "your export
+    /// is ready"), with this layer's store, TTL and limits.
+    ///
+    /// ```
+    /// use tower_flash::{ClientId, FlashLayer, Key, Level, MemoryStore, Message};
+    ///
+    /// # async fn run() -> Result<(), tower_flash::Error> {
+    /// let layer = FlashLayer::new(MemoryStore::new(), Key::generate());
+    /// let sender = layer.sender();
+    /// tokio::spawn(async move {
+    ///     // … the export finishes …
+    ///     let user = ClientId::new("user:42").expect("valid id");
+    ///     let ready = Message::new(Level::Success, "Your export is ready");
+    ///     if let Err(error) = sender.send(&user, ready).await {
+    ///         eprintln!("could not tell the user: {error}");
+    ///     }
+    /// });
+    /// # Ok(()) }
+    /// ```
+    pub fn sender(&self) -> FlashSender {
+        FlashSender::new(self.config.clone())
+    }
+
     /// What to do when writing a request's messages fails (default [`OnStoreError::Log`]).
     #[must_use]
     pub fn on_store_error(mut self, policy: OnStoreError) -> Self {
@@ -200,6 +298,7 @@ impl fmt::Debug for FlashLayer {
             .field("max_message_bytes", &c.max_message_bytes)
             .field("min_level", &c.min_level)
             .field("on_store_error", &c.on_store_error)
+            .field("identify", &c.identify.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -7,13 +7,14 @@ mod flash;
 mod id;
 mod layer;
 mod message;
+mod sender;
 mod service;
 pub mod store;
 
 #[cfg(feature = "axum")]
 mod extract;
 
-pub use cookie::Key;
+pub use cookie::{Key, KeyError};
 
 pub use crate::error::{Error, StoreError};
 #[cfg(feature = "axum")]
@@ -26,5 +27,8 @@ pub use crate::layer::{
 pub use crate::message::{
     Grouped, GroupedTexts, Kind, Level, MAX_KIND_LEN, Message, MessageId, Messages, UnknownLevel,
 };
+pub use crate::sender::FlashSender;
 pub use crate::service::{FlashService, ResponseFuture};
 pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};
+#[cfg(feature = "redis")]
+pub use crate::store::{RedisOptions, RedisStore};

@@ -1,6 +1,8 @@
 //! The layer's own behaviour through a real axum `Router`: cookies, zero-cost paths,
 //! forged input, store failures, wiring mistakes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod contract;
 
@@ -505,4 +507,79 @@ async fn other_cookies_are_ignored_and_untouched() {
 #[should_panic(expected = "duplicates and losses")]
 async fn regression_connect_flash_redis_non_atomic_read_is_caught_by_the_race_case() {
     contract::race_concurrent_takes_deliver_each_message_once(&ReadThenDelete::default()).await;
+}
+
+#[tokio::test]
+async fn the_sender_applies_the_layers_limits_and_min_level() {
+    let store = MemoryStore::new();
+    let layer = layer(store.clone())
+        .min_level(tower_flash::Level::Info)
+        .max_messages(2);
+    let sender = layer.sender();
+    let id = ClientId::new("user:1").unwrap();
+    let info = |t: &str| Message::new(tower_flash::Level::Info, t);
+    assert!(matches!(
+        sender.send(&id, info("")).await,
+        Err(Error::EmptyText)
+    ));
+    assert!(matches!(
+        sender
+            .send_all(&id, [info("a"), info("b"), info("c")])
+            .await,
+        Err(Error::TooManyMessages { max: 2 })
+    ));
+    let below = sender
+        .send(&id, Message::new(tower_flash::Level::Debug, "dropped"))
+        .await
+        .unwrap();
+    assert_eq!(below, PushReceipt::default());
+    assert!(
+        store.peek(&id).await.unwrap().is_empty(),
+        "nothing stored so far"
+    );
+    let receipt = sender.send_all(&id, [info("a"), info("b")]).await.unwrap();
+    assert_eq!(receipt.len, 2);
+}
+
+/// Signed-in requests use the user's queue; signed-out ones the browser's cookie queue. After
+/// a logout, the next person on that browser sees none of the user's messages.
+#[tokio::test]
+async fn identify_keys_signed_in_requests_by_user_and_falls_back_to_the_cookie() {
+    let layer = layer(MemoryStore::new()).identify(|req| {
+        let user = req.headers.get("x-user")?.to_str().ok()?;
+        ClientId::new(&format!("user:{user}")).ok()
+    });
+    let router = app(layer);
+    let browser = Client::new(&router);
+    // Anonymous: cookie queue.
+    browser
+        .run(|flash| async move { flash.info("anonymous").unwrap() })
+        .await;
+    assert!(browser.cookie().is_some());
+    // The same browser, signed in.
+    let as_user = Client::new(&app_with_user(&router, "alice"));
+    as_user.set_cookie(browser.cookie());
+    let (_, res) = as_user
+        .run_with_response(|flash| async move { flash.info("for alice").unwrap() })
+        .await;
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "user ids need no cookie"
+    );
+    // Signed out again: the browser sees its own queue, never alice's.
+    assert_eq!(browser.take_texts().await, ["anonymous"]);
+    assert!(browser.take_texts().await.is_empty());
+    // Alice on another browser sees hers.
+    let elsewhere = Client::new(&app_with_user(&router, "alice"));
+    assert_eq!(elsewhere.take_texts().await, ["for alice"]);
+}
+
+/// The router with an `x-user` header added to every request, as an auth layer would.
+fn app_with_user(router: &Router, user: &'static str) -> Router {
+    let router = router.clone();
+    Router::new().fallback_service(tower::service_fn(move |mut req: Request<Body>| {
+        req.headers_mut()
+            .insert("x-user", http::HeaderValue::from_static(user));
+        router.clone().oneshot(req)
+    }))
 }

@@ -55,12 +55,21 @@ where
         if req.extensions().get::<Flash>().is_some() {
             return ResponseFuture::new(self.inner.call(req), None, self.config.clone());
         }
-        let cookies = if self.config.cookie.may_be_present(req.headers()) {
+        let given = match &self.config.identify {
+            Some(identify) => {
+                let (parts, body) = req.into_parts();
+                let id = identify(&parts);
+                req = Request::from_parts(parts, body);
+                id
+            }
+            None => None,
+        };
+        let cookies = if given.is_none() && self.config.cookie.may_be_present(req.headers()) {
             req.headers().get_all(COOKIE).iter().cloned().collect()
         } else {
             Vec::new()
         };
-        let flash = Flash::new(self.config.clone(), cookies);
+        let flash = Flash::new(self.config.clone(), given, cookies);
         req.extensions_mut().insert(flash.clone());
         ResponseFuture::new(self.inner.call(req), Some(flash), self.config.clone())
     }

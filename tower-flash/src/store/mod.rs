@@ -17,8 +17,12 @@ use crate::id::ClientId;
 use crate::message::{Kind, Message};
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
-pub use memory::MemoryStore;
+pub use self::memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisOptions, RedisStore};
 
 /// How a batch is written: its time to live and the cap on the client's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -142,3 +142,5 @@ pub async fn body_text(res: Response<Body>) -> String {
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
+#[cfg(feature = "redis")]
+pub mod redis_server;

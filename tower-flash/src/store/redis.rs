@@ -1,0 +1,374 @@
+//! [`RedisStore`]: messages in Redis (feature `redis`).
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Script, Value};
+
+use super::{PushOptions, PushReceipt, Store};
+use crate::error::StoreError;
+use crate::id::ClientId;
+use crate::message::{Kind, Message};
+
+/// The most messages one take pops: far above any sensible `max_messages`, so a take always
+/// empties the list.
+const TAKE_COUNT: usize = 100_000;
+
+/// Removes the elements of one kind from the list, keeping the others in order and the TTL.
+/// Elements are `kind|json`, so a prefix match selects a kind without decoding.
+const TAKE_KIND: &str = r"
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+local prefix = ARGV[1]
+local n = #prefix
+local taken, kept = {}, {}
+for _, item in ipairs(items) do
+  if string.sub(item, 1, n) == prefix then
+    taken[#taken + 1] = item
+  else
+    kept[#kept + 1] = item
+  end
+end
+if #taken > 0 then
+  local ttl = redis.call('PTTL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  for i = 1, #kept, 1000 do
+    redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 999, #kept)))
+  end
+  if #kept > 0 and ttl > 0 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+end
+return taken
+";
+
+/// Tuning of a [`RedisStore`]. Every field has a default; change what you need.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_flash::store::RedisOptions;
+///
+/// let options = RedisOptions::default()
+///     .prefix("myapp:flash:")
+///     .timeout(Duration::from_millis(200));
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedisOptions {
+    prefix: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retries: usize,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            prefix: "flash:".to_owned(),
+            timeout: Duration::from_millis(500),
+            connect_timeout: Duration::from_millis(250),
+            retries: 1,
+        }
+    }
+}
+
+impl RedisOptions {
+    /// The key prefix (default `flash:`): a client's list is at `{prefix}{<id>}`.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest any store operation may take, reconnection included (default 500 ms).
+    /// Past it the operation fails with [`StoreError::Timeout`]: while Redis is down, every
+    /// request is answered within this added time.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long one connection attempt may take (default 250 ms).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnection attempts after a broken connection before an operation fails (default
+    /// 1). Later operations try again, so the store recovers by itself when Redis is back.
+    #[must_use]
+    pub fn retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
+    }
+}
+
+/// Messages in Redis: one LIST per client, so every instance of an app sees the same
+/// messages and they survive restarts.
+///
+/// - **Layout**: a client's messages are the elements of the list at `{prefix}{<id>}`
+///   (prefix `flash:` by default), one [encoded](Message::encode) message per element,
+///   oldest first. The braces are a hash tag: every key of one client lands in one cluster
+///   slot. Every key has a TTL.
+/// - **Connection**: one multiplexed, auto-reconnecting [`ConnectionManager`] shared by all
+///   requests; every operation is bounded by [`RedisOptions::timeout`] (500 ms by default),
+///   so an outage never makes a request wait redis-rs's default 9.5 s.
+/// - **Round trips**: one per operation, see the table.
+///
+/// | operation | Redis | round trips |
+/// |-----------|-------|-------------|
+/// | a request's pushes ([`Store::push`]) | `MULTI RPUSH LTRIM PEXPIRE EXEC` | 1 |
+/// | [`Flash::take_all`](crate::Flash::take_all) | `LPOP key n` | 1 |
+/// | [`Flash::take`](crate::Flash::take) | a Lua script (`EVALSHA`, reloaded if missing) | 1 |
+/// | [`Flash::peek`](crate::Flash::peek) | `LRANGE key 0 -1` | 1 |
+/// | [`Flash::keep`](crate::Flash::keep) (at the end of the request) | `MULTI LPUSH LTRIM PEXPIRE EXEC` | 1 |
+/// | [`Flash::clear`](crate::Flash::clear) | `DEL` | 1 |
+/// | a request that touches no message | none | 0 |
+///
+/// ```no_run
+/// use tower_flash::{FlashLayer, Key, store::RedisStore};
+///
+/// # async fn run() -> Result<(), tower_flash::StoreError> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/0").await?;
+/// let layer = FlashLayer::new(store, Key::generate());
+/// # let _ = layer; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    options: RedisOptions,
+    take_kind: Script,
+    url: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.url)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` with default [`RedisOptions`].
+    ///
+    /// `url` is `redis://[user:password@]host[:port][/db]` or
+    /// `redis+unix:///path/to/redis.sock[?db=N&user=…&pass=…]`. Fails when the URL is
+    /// invalid or the server cannot be reached now; once connected, the store reconnects by
+    /// itself.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// Connects with the given options.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::backend)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(options.retries)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(100));
+        let connect = ConnectionManager::new_with_config(client, config);
+        let conn = tokio::time::timeout(options.timeout + options.connect_timeout, connect)
+            .await
+            .map_err(|_| StoreError::Timeout(options.timeout + options.connect_timeout))?
+            .map_err(StoreError::backend)?;
+        Ok(Self::with_connection(conn, options).with_url(redact(url)))
+    }
+
+    /// A store over a connection you made. [`RedisOptions::timeout`] still bounds every
+    /// operation; the connection's own settings apply to reconnection.
+    pub fn with_connection(conn: ConnectionManager, options: RedisOptions) -> Self {
+        RedisStore {
+            conn,
+            options,
+            take_kind: Script::new(TAKE_KIND),
+            url: "(connection)".to_owned(),
+        }
+    }
+
+    fn with_url(mut self, url: String) -> Self {
+        self.url = url;
+        self
+    }
+
+    /// The key of a client's list: `{prefix}{<id>}`. Ids are validated when they are made,
+    /// so they hold no brace and no space.
+    pub fn key(&self, id: &ClientId) -> String {
+        format!("{}{{{}}}", self.options.prefix, id.as_str())
+    }
+
+    /// Runs one operation under the store's deadline.
+    async fn bounded<T>(
+        &self,
+        op: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.options.timeout, op).await {
+            Ok(result) => result.map_err(StoreError::backend),
+            Err(_) => Err(StoreError::Timeout(self.options.timeout)),
+        }
+    }
+
+    async fn write(
+        &self,
+        id: &ClientId,
+        messages: &[Message],
+        options: &PushOptions,
+        at_front: bool,
+    ) -> Result<PushReceipt, StoreError> {
+        if messages.is_empty() {
+            return Ok(PushReceipt::default());
+        }
+        let key = self.key(id);
+        let encoded: Vec<Vec<u8>> = if at_front {
+            // LPUSH puts each element at the head in turn: reverse to keep their order.
+            messages.iter().rev().map(Message::encode).collect()
+        } else {
+            messages.iter().map(Message::encode).collect()
+        };
+        let cap = isize::try_from(options.max_messages).unwrap_or(isize::MAX);
+        let ttl_ms = u64::try_from(options.ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if at_front {
+            pipe.cmd("LPUSH").arg(&key).arg(&encoded);
+        } else {
+            pipe.cmd("RPUSH").arg(&key).arg(&encoded);
+        }
+        pipe.cmd("LTRIM")
+            .arg(&key)
+            .arg(-cap)
+            .arg(-1)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ttl_ms)
+            .ignore();
+        let mut conn = self.conn.clone();
+        let (len,): (usize,) = self.bounded(pipe.query_async(&mut conn)).await?;
+        Ok(PushReceipt {
+            len: len.min(options.max_messages),
+            dropped: len.saturating_sub(options.max_messages),
+        })
+    }
+}
+
+/// Decodes what Redis returned; an element that does not decode is logged and skipped
+/// rather than failing the whole take (it is already gone from the list).
+fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
+    items
+        .iter()
+        .filter_map(|bytes| match Message::decode(bytes) {
+            Ok(message) => Some(message),
+            Err(error) => {
+                tracing::warn!(%error, "flash: skipping a stored message that does not decode");
+                None
+            }
+        })
+        .collect()
+}
+
+impl Store for RedisStore {
+    async fn push(
+        &self,
+        id: &ClientId,
+        messages: &[Message],
+        options: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.write(id, messages, options, false).await
+    }
+
+    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("LPOP");
+        cmd.arg(self.key(id)).arg(TAKE_COUNT);
+        let items: Option<Vec<Vec<u8>>> = self.bounded(cmd.query_async(&mut conn)).await?;
+        Ok(decode_all(items.unwrap_or_default()))
+    }
+
+    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = self.take_kind.key(self.key(id));
+        invocation.arg(format!("{kind}|"));
+        let items: Vec<Vec<u8>> = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        Ok(decode_all(items))
+    }
+
+    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("LRANGE");
+        cmd.arg(self.key(id)).arg(0).arg(-1);
+        let items: Vec<Vec<u8>> = self.bounded(cmd.query_async(&mut conn)).await?;
+        Ok(decode_all(items))
+    }
+
+    async fn restore(
+        &self,
+        id: &ClientId,
+        messages: &[Message],
+        options: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.write(id, messages, options, true).await
+    }
+
+    async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.key(id));
+        let _: Value = self.bounded(cmd.query_async(&mut conn)).await?;
+        Ok(())
+    }
+}
+
+/// The URL with any password replaced, for `Debug` and logs.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(unparsable url)".to_owned();
+    };
+    let mut out = format!("{scheme}://");
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            out.push_str(user);
+            out.push_str(":***@");
+            out.push_str(host);
+        }
+        None => out.push_str(rest),
+    }
+    // Unix socket URLs carry the password as a query parameter.
+    if let Some(start) = out.find("pass=") {
+        let end = out[start..].find('&').map_or(out.len(), |i| start + i);
+        out.replace_range(start..end, "pass=***");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact("redis://user:s3cret@host:6379/2"),
+            "redis://user:***@host:6379/2"
+        );
+        assert_eq!(redact("redis://:s3cret@host"), "redis://:***@host");
+        assert_eq!(
+            redact("redis+unix:///tmp/r.sock?db=1&pass=s3cret&user=u"),
+            "redis+unix:///tmp/r.sock?db=1&pass=***&user=u"
+        );
+        assert!(!redact("rediss://a:p@w:s@h").contains("p@w"));
+    }
+}

@@ -1,0 +1,357 @@
+//! The store contract and the Redis-specific guarantees on a real `redis-server` started by
+//! each test (unix socket in a temp dir, killed and reaped at the end).
+
+#![cfg(feature = "redis")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod contract;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use redis::Commands;
+use tower_flash::{
+    ClientId, Flash, FlashLayer, Level, Message, OnStoreError, PushOptions, RedisOptions,
+    RedisStore, Store,
+};
+
+use common::redis_server::RedisServer;
+use common::{Client, app, key};
+
+struct RedisFixture {
+    store: RedisStore,
+    server: RedisServer,
+}
+
+impl RedisFixture {
+    async fn start() -> Self {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url()).await.unwrap();
+        RedisFixture { store, server }
+    }
+}
+
+impl contract::Fixture for RedisFixture {
+    type Store = RedisStore;
+    fn store(&self) -> RedisStore {
+        self.store.clone()
+    }
+}
+
+store_contract_tests!(RedisFixture::start());
+
+fn opts(max_messages: usize) -> PushOptions {
+    PushOptions {
+        ttl: Duration::from_secs(60),
+        max_messages,
+    }
+}
+
+fn info(text: &str) -> Message {
+    Message::new(Level::Info, text)
+}
+
+fn all_keys(conn: &mut redis::Connection) -> Vec<String> {
+    conn.keys("*").unwrap()
+}
+
+#[tokio::test]
+async fn keys_are_prefixed_hash_tagged_lists_and_every_key_has_a_ttl() {
+    let fx = RedisFixture::start().await;
+    let custom =
+        RedisStore::connect_with(&fx.server.url(), RedisOptions::default().prefix("app:f:"))
+            .await
+            .unwrap();
+    let (a, b, c) = (
+        ClientId::random(),
+        ClientId::random(),
+        ClientId::new("user:7").unwrap(),
+    );
+    fx.store
+        .push(&a, &[info("1"), Message::new(Level::Error, "2")], &opts(10))
+        .await
+        .unwrap();
+    fx.store.restore(&b, &[info("3")], &opts(10)).await.unwrap();
+    custom.push(&c, &[info("4")], &opts(10)).await.unwrap();
+    // A per-kind take that leaves messages behind rewrites the list: the TTL must survive.
+    fx.store.take_kind(&a, &Level::Info.into()).await.unwrap();
+
+    let mut conn = fx.server.inspect();
+    let keys: HashSet<String> = all_keys(&mut conn).into_iter().collect();
+    let expected: HashSet<String> = [
+        format!("flash:{{{a}}}"),
+        format!("flash:{{{b}}}"),
+        "app:f:{user:7}".to_owned(),
+    ]
+    .into();
+    assert_eq!(keys, expected);
+    for key in &keys {
+        let kind: String = redis::cmd("TYPE").arg(key).query(&mut conn).unwrap();
+        assert_eq!(kind, "list", "{key}");
+        let pttl: i64 = conn.pttl(key).unwrap();
+        assert!(pttl > 0 && pttl <= 60_000, "{key} has PTTL {pttl}");
+    }
+    assert_eq!(fx.store.key(&a), format!("flash:{{{a}}}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cap_holds_under_concurrent_pushes() {
+    const CAP: usize = 10;
+    let fx = RedisFixture::start().await;
+    let id = ClientId::random();
+    let key = fx.store.key(&id);
+    let mut pushers = Vec::new();
+    for p in 0..8 {
+        let (store, id) = (fx.store.clone(), id.clone());
+        pushers.push(tokio::spawn(async move {
+            for i in 0..100 {
+                let batch = [
+                    info(&format!("{p}/{i}a")),
+                    info(&format!("{p}/{i}b")),
+                    info("c"),
+                ];
+                store.push(&id, &batch, &opts(CAP)).await.unwrap();
+            }
+        }));
+    }
+    let mut conn = fx.server.inspect();
+    let mut max_seen = 0;
+    while pushers.iter().any(|p| !p.is_finished()) {
+        let len: usize = conn.llen(&key).unwrap();
+        max_seen = max_seen.max(len);
+    }
+    for p in pushers {
+        p.await.unwrap();
+    }
+    let len: usize = conn.llen(&key).unwrap();
+    println!("cap {CAP}: longest list observed {max_seen}, final {len}");
+    assert!(max_seen <= CAP, "the list grew to {max_seen}");
+    assert_eq!(len, CAP);
+}
+
+#[tokio::test]
+async fn scripts_are_reloaded_after_a_script_flush() {
+    let fx = RedisFixture::start().await;
+    let id = ClientId::random();
+    fx.store
+        .push(
+            &id,
+            &[info("a"), Message::new(Level::Error, "b")],
+            &opts(10),
+        )
+        .await
+        .unwrap();
+    fx.store.take_kind(&id, &Level::Info.into()).await.unwrap();
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut fx.server.inspect())
+        .unwrap();
+    let errors = fx.store.take_kind(&id, &Level::Error.into()).await.unwrap();
+    assert_eq!(errors[0].text(), "b");
+}
+
+#[tokio::test]
+async fn a_corrupt_element_is_skipped_not_fatal() {
+    let fx = RedisFixture::start().await;
+    let id = ClientId::random();
+    fx.store
+        .push(&id, &[info("good")], &opts(10))
+        .await
+        .unwrap();
+    let _: () = fx
+        .server
+        .inspect()
+        .rpush(fx.store.key(&id), "info|{not json")
+        .unwrap();
+    let taken = fx.store.take_all(&id).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].text(), "good");
+}
+
+/// Two app instances with their own routers and connections, one Redis, one key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_app_instances_on_one_redis_deliver_exactly_once() {
+    let server = RedisServer::start();
+    let one = app(
+        FlashLayer::new(RedisStore::connect(&server.url()).await.unwrap(), key()).secure(false),
+    );
+    let two = app(
+        FlashLayer::new(RedisStore::connect(&server.url()).await.unwrap(), key()).secure(false),
+    );
+    for round in 0..50 {
+        let via_one = Client::new(&one);
+        let via_two = via_one.with_app(&two);
+        let text = format!("round {round}");
+        let sent = text.clone();
+        via_one
+            .run(move |flash| async move { flash.info(sent).unwrap() })
+            .await;
+        // Both instances race for it: exactly one gets it.
+        let (a, b) = tokio::join!(via_two.take_texts(), via_one.take_texts());
+        let mut got = a;
+        got.extend(b);
+        assert_eq!(got, [text]);
+    }
+}
+
+#[tokio::test]
+async fn connecting_fails_fast_with_a_clear_error() {
+    let bad_url = RedisStore::connect("http://nope").await.unwrap_err();
+    assert!(bad_url.to_string().contains("flash store"), "{bad_url}");
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let missing = format!("redis+unix://{}/none.sock", dir.path().display());
+    assert!(RedisStore::connect(&missing).await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn debug_output_redacts_the_password() {
+    let server = RedisServer::start();
+    let url = format!("{}?pass=hunter2", server.url());
+    // Redis without requirepass refuses AUTH: the store cannot connect, and the error must
+    // not show the password either.
+    match RedisStore::connect(&url).await {
+        Ok(store) => assert!(!format!("{store:?}").contains("hunter2")),
+        Err(e) => assert!(!format!("{e:?} {e}").contains("hunter2"), "{e:?}"),
+    }
+    let store = RedisStore::connect(&server.url()).await.unwrap();
+    assert!(format!("{store:?}").contains("redis.sock"));
+}
+
+/// A background job pushes to a signed-in user, who sees it on the next page on any device.
+#[tokio::test]
+async fn out_of_band_push_reaches_a_user_on_every_device() {
+    #[derive(Clone)]
+    struct UserId(u32);
+    let server = RedisServer::start();
+    let layer = FlashLayer::new(RedisStore::connect(&server.url()).await.unwrap(), key())
+        .secure(false)
+        .identify(|req| {
+            let user = req.extensions.get::<UserId>()?;
+            ClientId::new(&format!("user:{}", user.0)).ok()
+        });
+    let sender = layer.sender();
+    let router = app(layer);
+
+    let job = tokio::spawn(async move {
+        let user = ClientId::new("user:42").unwrap();
+        sender
+            .send(&user, Message::new(Level::Success, "Your export is ready"))
+            .await
+    });
+    job.await.unwrap().unwrap();
+
+    let as_user = |id: u32| Client::new(&router.clone().layer(axum::Extension(UserId(id))));
+    let phone = as_user(42);
+    let laptop = as_user(42);
+    let someone_else = as_user(7);
+    assert!(someone_else.take_texts().await.is_empty());
+    let (got, res) = laptop
+        .run_with_response(|flash: Flash| async move { flash.take_all().await.texts().join(",") })
+        .await;
+    assert_eq!(got, "Your export is ready");
+    assert!(
+        res.headers().get(http::header::SET_COOKIE).is_none(),
+        "user ids need no cookie"
+    );
+    assert!(
+        phone.take_texts().await.is_empty(),
+        "delivered once, on one device"
+    );
+    phone
+        .run(|flash| async move { flash.info("from the phone").unwrap() })
+        .await;
+    assert_eq!(laptop.take_texts().await, ["from the phone"]);
+}
+
+/// Redis dies under requests and comes back on the same data: requests are answered within
+/// the store's deadline meanwhile, reads degrade to no messages, pushes report failure, and
+/// afterwards the app works again by itself, with the messages stored before the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outage_requests_stay_fast_and_service_recovers_without_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = RedisServer::start_persistent(data.path());
+    let timeout = Duration::from_millis(300);
+    let store = RedisStore::connect_with(&server.url(), RedisOptions::default().timeout(timeout))
+        .await
+        .unwrap();
+    let logging = app(FlashLayer::new(store.clone(), key()).secure(false));
+    let failing = app(FlashLayer::new(store.clone(), key())
+        .secure(false)
+        .on_store_error(OnStoreError::Fail));
+    let client = Client::new(&logging);
+    client
+        .run(|flash| async move { flash.info("before the outage").unwrap() })
+        .await;
+    let strict = client.with_app(&failing);
+
+    server.kill();
+
+    // Every request is answered, and well under redis-rs's default 9.5 s. The bound asserted
+    // is loose (this machine is shared); the figure printed is the real one.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let started = Instant::now();
+        let read = client
+            .run(|flash| async move {
+                let degraded = flash.take_all().await.len();
+                let failed = flash.try_take_all().await.is_err();
+                (degraded, failed)
+            })
+            .await;
+        assert_eq!(
+            read,
+            (0, true),
+            "reads degrade to no messages, try_ reports the error"
+        );
+        let (_, res) = client
+            .run_with_response(|flash| async move { flash.info("during").unwrap() })
+            .await;
+        assert_eq!(
+            res.status(),
+            http::StatusCode::OK,
+            "Log policy: the response goes out"
+        );
+        let (_, res) = strict
+            .run_with_response(|flash| async move { flash.info("during").unwrap() })
+            .await;
+        assert_eq!(
+            res.status(),
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Fail policy: 500"
+        );
+        slowest = slowest.max(started.elapsed() / 4);
+    }
+    println!("slowest request during the outage: {slowest:?} (store timeout {timeout:?})");
+    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
+
+    let server = RedisServer::start_persistent(data.path());
+    // The same store, never rebuilt: it reconnects on its own.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let recovered = loop {
+        let got = client
+            .run(|flash| async move { flash.try_peek().await.map(|m| m.len()) })
+            .await;
+        if got.is_ok() {
+            break got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the store did not recover within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(recovered.unwrap(), 1);
+    assert_eq!(client.take_texts().await, ["before the outage"]);
+    client
+        .run(|flash| async move { flash.info("after").unwrap() })
+        .await;
+    assert_eq!(client.take_texts().await, ["after"]);
+    drop(server);
+}
