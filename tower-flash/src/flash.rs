@@ -3,12 +3,13 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::HeaderValue;
+use http::{HeaderValue, StatusCode};
 
 use crate::error::{Error, StoreError};
 use crate::id::ClientId;
 use crate::layer::Config;
-use crate::message::{Kind, Level, Message, Messages};
+use crate::message::{Kind, Level, Message, Messages, Scope, now_millis};
+use crate::store::{Lease, LeaseId, Take, Target, parse_query};
 
 /// The request's flash messages.
 ///
@@ -66,6 +67,19 @@ struct State {
     /// Whether a store write succeeded: the response then (re)sets the cookie.
     wrote: bool,
     closed: bool,
+    /// Redirect scoping: the request's path and query, and its `Host` for same-origin checks.
+    target: Option<Target>,
+    host: Option<String>,
+    /// Delivery confirmation: the lease this request's takes go to (made by the first take)
+    /// and whether it holds messages not yet confirmed or given back.
+    lease: Option<Lease>,
+    lease_open: bool,
+}
+
+/// What the service needs to know of the response to finish the request.
+pub(crate) struct ResponseHead {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<HeaderValue>,
 }
 
 struct Local {
@@ -91,7 +105,9 @@ impl Flash {
         config: Arc<Config>,
         given: Option<ClientId>,
         cookie_headers: Vec<HeaderValue>,
+        scoping: Option<(Target, Option<String>)>,
     ) -> Self {
+        let (target, host) = scoping.map_or((None, None), |(t, h)| (Some(t), h));
         let identity = match given {
             Some(id) => Identity::Given(id),
             None if cookie_headers.is_empty() => Identity::Absent,
@@ -102,6 +118,8 @@ impl Flash {
                 config,
                 state: Mutex::new(State {
                     identity,
+                    target,
+                    host,
                     ..State::default()
                 }),
             }),
@@ -313,26 +331,45 @@ impl Flash {
     }
 
     async fn take_inner(&self, kind: Option<&Kind>) -> Result<Messages, Error> {
-        let id = {
+        let (id, target, lease) = {
             let mut state = self.state();
-            self.resolve(&mut state).cloned()
-        };
-        let mut messages = match &id {
-            Some(id) => {
-                let store = &self.config().store;
-                match kind {
-                    Some(kind) => store.take_kind(id, kind).await?,
-                    None => store.take_all(id).await?,
+            let id = self.resolve(&mut state).cloned();
+            if id.is_some() && state.lease.is_none() {
+                if let Some(timeout) = self.config().lease_timeout {
+                    state.lease = Some(Lease {
+                        id: LeaseId::new(),
+                        until: now_millis().saturating_add(millis(timeout)),
+                        ttl: self.config().ttl,
+                    });
                 }
             }
+            (id, state.target.clone(), state.lease.clone())
+        };
+        let mut take = kind.map_or_else(Take::all, Take::kind);
+        if let Some(target) = &target {
+            take = take.at(target);
+        }
+        if let Some(lease) = &lease {
+            take = take.leased(lease);
+        }
+        let mut messages = match &id {
+            Some(id) => self.config().store.take(id, &take).await?,
             None => Vec::new(),
         };
         let mut state = self.state();
+        if lease.is_some() && !messages.is_empty() {
+            state.lease_open = true;
+        }
+        // A message past its own time to live is consumed but never delivered.
+        messages.retain(|m| !m.is_expired_at(take.now));
         // Taken from the store: older than anything this request pushed.
         state.taken.extend(messages.iter().cloned());
         let local = std::mem::take(&mut state.local);
         for entry in local {
             if kind.is_none_or(|k| entry.message.kind() == k) {
+                if entry.message.is_expired_at(take.now) {
+                    continue;
+                }
                 if !entry.now {
                     state.taken.push(entry.message.clone());
                 }
@@ -364,8 +401,14 @@ impl Flash {
             None => Vec::new(),
         };
         let state = self.state();
+        let mut visible = Take::all();
+        if let Some(target) = &state.target {
+            visible = visible.at(target);
+        }
+        messages.retain(|m| visible.selects(m));
         messages.extend(state.kept.iter().cloned());
         messages.extend(state.local.iter().map(|l| l.message.clone()));
+        messages.retain(|m| !m.is_expired_at(visible.now));
         Ok(Messages::from(messages))
     }
 
@@ -436,11 +479,38 @@ impl Flash {
         Ok(self.write(false).await?)
     }
 
-    /// Writes what is pending and closes the handle: called by the service when the inner
-    /// response is ready. Returns the cookie to set if this request wrote anything (here or
-    /// in an earlier [`save`](Flash::save)), and the store's error, if any.
-    pub(crate) async fn finish(&self) -> (Option<HeaderValue>, Result<(), StoreError>) {
-        let result = self.write(true).await;
+    /// Finishes the request once the inner response is ready, and closes the handle:
+    ///
+    /// 1. a 5xx response gives leased messages back (delivery confirmation);
+    /// 2. a same-origin redirect binds this request's pushes to its target, and carries on
+    ///    the messages bound to this request's path that it did not read (redirect scoping);
+    /// 3. pushes and kept messages are written.
+    ///
+    /// Returns the cookie to set if this request wrote anything (here or in an earlier
+    /// [`save`](Flash::save)), and the first store error, if any.
+    pub(crate) async fn finish(
+        &self,
+        head: ResponseHead,
+    ) -> (Option<HeaderValue>, Result<(), StoreError>) {
+        let mut result = Ok(());
+        if head.status.is_server_error() {
+            result = self.give_back().await;
+        }
+        if let Some(scope) = self.redirect_scope(&head) {
+            let (id, target) = {
+                let mut state = self.state();
+                for local in &mut state.local {
+                    local.message.set_scope(Some(scope.clone()));
+                }
+                (self.resolve(&mut state).cloned(), state.target.clone())
+            };
+            if let (Some(id), Some(target)) = (id, target) {
+                let carried = self.config().store.rescope(&id, &target, &scope).await;
+                result = result.and(carried.map(|_| ()));
+            }
+        }
+        let written = self.write(true).await;
+        result = result.and(written);
         let state = self.state();
         let cookie = match (&state.identity, state.wrote) {
             (Identity::Cookie(Some(id)), true) => self.config().cookie.write(id, self.config().ttl),
@@ -449,11 +519,88 @@ impl Flash {
         (cookie, result)
     }
 
-    /// Whether the end of the request has anything to do: messages to write, or a cookie
-    /// to set after an explicit [`save`](Flash::save).
-    pub(crate) fn has_writes(&self) -> bool {
+    /// Whether [`finish`](Flash::finish) has anything to do for this response. Requests
+    /// that neither wrote nor took anything, and are not redirected under scoping, skip it.
+    pub(crate) fn needs_finish(&self, status: StatusCode) -> bool {
+        let mut state = self.state();
+        if state.wrote || !state.kept.is_empty() || state.local.iter().any(|l| !l.now) {
+            return true;
+        }
+        if state.lease_open && status.is_server_error() {
+            return true;
+        }
+        state.target.is_some() && status.is_redirection() && self.resolve(&mut state).is_some()
+    }
+
+    /// Whether the response body must confirm delivery when it ends.
+    pub(crate) fn holds_lease(&self) -> bool {
+        self.state().lease_open
+    }
+
+    /// The messages of this request's lease were delivered: gone for good.
+    pub(crate) async fn confirm_delivery(&self) {
+        let Some((id, lease)) = self.close_lease() else {
+            return;
+        };
+        match self.config().store.release(&id, &lease).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                "flash: a lease ended before its response did; its messages were given back \
+                 and may be shown again (raise the lease timeout above your slowest response)"
+            ),
+            Err(error) => tracing::error!(
+                %error,
+                "flash: could not confirm delivered messages; they come back after the lease timeout"
+            ),
+        }
+    }
+
+    /// The response body failed: give the leased messages back, in the background.
+    pub(crate) fn abandon_delivery(self) {
+        if let Some((id, lease)) = self.close_lease() {
+            spawn_give_back(self.shared.config.clone(), id, lease);
+        }
+    }
+
+    /// Gives this request's leased messages back to the front of the queue now.
+    pub(crate) async fn give_back(&self) -> Result<(), StoreError> {
+        let Some((id, lease)) = self.close_lease() else {
+            return Ok(());
+        };
+        let options = self.config().push_options();
+        self.config()
+            .store
+            .give_back(&id, &lease, &options)
+            .await
+            .map(|_| ())
+    }
+
+    /// Takes the open lease, if any, so that it is confirmed or given back once.
+    fn close_lease(&self) -> Option<(ClientId, LeaseId)> {
+        let mut state = self.state();
+        if !std::mem::take(&mut state.lease_open) {
+            return None;
+        }
+        let lease = state.lease.as_ref()?.id.clone();
+        let id = self.resolve(&mut state)?.clone();
+        Some((id, lease))
+    }
+
+    /// The scope a same-origin redirect binds messages to, when scoping is on.
+    fn redirect_scope(&self, head: &ResponseHead) -> Option<Scope> {
+        if !head.status.is_redirection() {
+            return None;
+        }
+        let fallback = self.config().scope_fallback?;
+        let location = head.location.as_ref()?.to_str().ok()?;
         let state = self.state();
-        state.wrote || !state.kept.is_empty() || state.local.iter().any(|l| !l.now)
+        let (path, query) =
+            same_origin_target(location, state.target.as_ref()?, state.host.as_deref())?;
+        Some(Scope {
+            path,
+            params: query,
+            until: now_millis().saturating_add(millis(fallback)),
+        })
     }
 
     /// Marks the handle closed without writing (nothing was pending).
@@ -503,6 +650,37 @@ impl Flash {
     }
 }
 
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The path and query of a redirect's `Location` if it stays on this site: an absolute path,
+/// a relative one (resolved against the request's path), or an absolute URL whose authority
+/// is the request's `Host`. Anything else leaves the site: such messages are not scoped.
+fn same_origin_target(
+    location: &str,
+    request: &Target,
+    host: Option<&str>,
+) -> Option<(String, Vec<(String, String)>)> {
+    let absolute = if location.starts_with("//") {
+        let uri: http::Uri = format!("http:{location}").parse().ok()?;
+        (uri.authority()?.as_str() == host?).then_some(uri)?
+    } else if location.starts_with('/') {
+        location.parse().ok()?
+    } else if location.starts_with("http://") || location.starts_with("https://") {
+        let uri: http::Uri = location.parse().ok()?;
+        (uri.authority()?.as_str() == host?).then_some(uri)?
+    } else if location.contains(':') && location.find(':') < location.find('/') {
+        return None; // another scheme: mailto:, javascript:…
+    } else {
+        let base = request.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        format!("{base}/{location}").parse().ok()?
+    };
+    let path = absolute.path().to_owned();
+    let query = absolute.query().map(parse_query).unwrap_or_default();
+    Some((path, query))
+}
+
 fn log_dropped(dropped: usize) {
     if dropped > 0 {
         tracing::warn!(
@@ -510,6 +688,44 @@ fn log_dropped(dropped: usize) {
             "flash: client queue over its cap, oldest messages dropped"
         );
     }
+}
+
+/// The last handle of a request that still holds leased messages (a panic unwound the
+/// handler, the client went away mid-body) gives them back. Without a Tokio runtime to do it
+/// on, they come back when the lease times out.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if !std::mem::take(&mut state.lease_open) {
+            return;
+        }
+        let (Some(lease), Identity::Cookie(Some(id)) | Identity::Given(id)) =
+            (state.lease.take(), &state.identity)
+        else {
+            return;
+        };
+        spawn_give_back(self.config.clone(), id.clone(), lease.id);
+    }
+}
+
+/// Gives leased messages back on the current Tokio runtime; without one they come back when
+/// the lease times out.
+fn spawn_give_back(config: Arc<Config>, id: ClientId, lease: LeaseId) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(
+            "flash: no Tokio runtime to give back messages on; they come back after the lease timeout"
+        );
+        return;
+    };
+    runtime.spawn(async move {
+        let options = config.push_options();
+        if let Err(error) = config.store.give_back(&id, &lease, &options).await {
+            tracing::error!(
+                %error,
+                "flash: could not give back undelivered messages; they come back after the lease timeout"
+            );
+        }
+    });
 }
 
 impl fmt::Debug for Flash {

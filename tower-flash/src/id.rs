@@ -226,7 +226,9 @@ mod tests {
         let id = ClientId::random();
         let good = cookie_pair(&codec.write(&id, Duration::from_secs(60)).unwrap());
         let good = good.to_str().unwrap();
-        let tampered = format!("{}0", &good[..good.len() - 1]);
+        // Change the last hex digit of the id (to another digit: `0` may already be it).
+        let last = if good.ends_with('0') { '1' } else { '0' };
+        let tampered = format!("{}{last}", &good[..good.len() - 1]);
         let other_key = cookie_pair(
             &super::tests::codec()
                 .write(&id, Duration::from_secs(60))

@@ -26,6 +26,12 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_MAX_MESSAGES: usize = 64;
 /// The largest message, text plus JSON data: 4 KiB.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4096;
+/// How long messages leased by a request stay away before they come back on their own,
+/// when the process died before confirming or giving them back: 30 s.
+pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long redirect-scoped messages wait for their target before any path may read them:
+/// 180 s, as Spring's `FlashMap`.
+pub const DEFAULT_SCOPE_FALLBACK: Duration = Duration::from_secs(180);
 
 /// What the layer does when the store fails to write a request's messages.
 ///
@@ -77,6 +83,10 @@ pub(crate) struct Config {
     pub(crate) min_level: Option<Level>,
     pub(crate) on_store_error: OnStoreError,
     pub(crate) identify: Option<Arc<Identify>>,
+    /// Delivery confirmation, with its lease timeout.
+    pub(crate) lease_timeout: Option<Duration>,
+    /// Redirect scoping, with its fallback time.
+    pub(crate) scope_fallback: Option<Duration>,
 }
 
 impl Config {
@@ -129,6 +139,8 @@ impl FlashLayer {
                 min_level: None,
                 on_store_error: OnStoreError::Log,
                 identify: None,
+                lease_timeout: None,
+                scope_fallback: None,
             }),
         }
     }
@@ -272,6 +284,68 @@ impl FlashLayer {
         FlashSender::new(self.config.clone())
     }
 
+    /// Delivery confirmation: messages taken by a request are gone only once its response
+    /// succeeded (status below 500 and the body sent to its end). After a 5xx, a panic, a
+    /// body that fails or a client that disconnects mid-body, they go back to the front of the
+    /// client's queue, in order. If the process dies in between, they come back after
+    /// [`lease_timeout`](FlashLayer::lease_timeout) (default [`DEFAULT_LEASE_TIMEOUT`]).
+    ///
+    /// Costs one more store call per response that took messages (the confirmation). See
+    /// the crate's "Delivery guarantees" table.
+    ///
+    /// ```
+    /// use tower_flash::{FlashLayer, Key, MemoryStore};
+    ///
+    /// let layer = FlashLayer::new(MemoryStore::new(), Key::generate()).confirm_delivery();
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn confirm_delivery(mut self) -> Self {
+        let config = self.config_mut();
+        config.lease_timeout = Some(config.lease_timeout.unwrap_or(DEFAULT_LEASE_TIMEOUT));
+        self
+    }
+
+    /// Turns on [delivery confirmation](FlashLayer::confirm_delivery) with this lease
+    /// timeout. Keep it above your slowest response: a lease that ends before its response
+    /// does gives its messages back, and they may be shown twice.
+    #[must_use]
+    pub fn lease_timeout(mut self, timeout: Duration) -> Self {
+        self.config_mut().lease_timeout = Some(timeout);
+        self
+    }
+
+    /// Redirect-scoped messages: what a request pushes before answering with a redirect to
+    /// this site is bound to the redirect's path (and the query parameters named in it).
+    /// Only a request to that path takes them: another tab, an XHR poll or an asset request
+    /// neither sees nor consumes them. A request to the bound path that redirects again
+    /// without reading them carries them on to its own target. Messages nobody collects fall
+    /// back to any path after [`scope_fallback`](FlashLayer::scope_fallback) (default
+    /// [`DEFAULT_SCOPE_FALLBACK`]) rather than being lost.
+    ///
+    /// Pushes written early with [`Flash::save`](crate::Flash::save) are not scoped (the
+    /// response is not known yet).
+    ///
+    /// ```
+    /// use tower_flash::{FlashLayer, Key, MemoryStore};
+    ///
+    /// let layer = FlashLayer::new(MemoryStore::new(), Key::generate()).scope_to_redirects();
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn scope_to_redirects(mut self) -> Self {
+        let config = self.config_mut();
+        config.scope_fallback = Some(config.scope_fallback.unwrap_or(DEFAULT_SCOPE_FALLBACK));
+        self
+    }
+
+    /// Turns on [redirect scoping](FlashLayer::scope_to_redirects) with this fallback time.
+    #[must_use]
+    pub fn scope_fallback(mut self, fallback: Duration) -> Self {
+        self.config_mut().scope_fallback = Some(fallback);
+        self
+    }
+
     /// What to do when writing a request's messages fails (default [`OnStoreError::Log`]).
     #[must_use]
     pub fn on_store_error(mut self, policy: OnStoreError) -> Self {
@@ -299,6 +373,8 @@ impl fmt::Debug for FlashLayer {
             .field("min_level", &c.min_level)
             .field("on_store_error", &c.on_store_error)
             .field("identify", &c.identify.is_some())
+            .field("lease_timeout", &c.lease_timeout)
+            .field("scope_fallback", &c.scope_fallback)
             .finish_non_exhaustive()
     }
 }

@@ -22,13 +22,15 @@ pub use crate::extract::MissingFlashLayer;
 pub use crate::flash::Flash;
 pub use crate::id::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN};
 pub use crate::layer::{
-    DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_TTL, FlashLayer, OnStoreError,
+    DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_SCOPE_FALLBACK,
+    DEFAULT_TTL, FlashLayer, OnStoreError,
 };
 pub use crate::message::{
-    Grouped, GroupedTexts, Kind, Level, MAX_KIND_LEN, Message, MessageId, Messages, UnknownLevel,
+    Grouped, GroupedTexts, Kind, Level, MAX_KIND_LEN, Message, MessageId, Messages, Scope,
+    UnknownLevel,
 };
 pub use crate::sender::FlashSender;
-pub use crate::service::{FlashService, ResponseFuture};
+pub use crate::service::{FlashBody, FlashService, ResponseFuture};
 pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};

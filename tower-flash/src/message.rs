@@ -279,8 +279,8 @@ impl<'de> Deserialize<'de> for MessageId {
 /// One flash message: a kind, a text, optional structured data, a unique id and a creation time.
 ///
 /// Messages serialize (for templates and JSON) as
-/// `{"id": "…", "kind": "info", "text": "…", "data": null, "created_at": 1732800000000}`,
-/// with `created_at` in milliseconds since the Unix epoch.
+/// `{"id": "…", "kind": "info", "text": "…", "data": null, "created_at": 1732800000000,
+/// "expires_at": null}`, with times in milliseconds since the Unix epoch.
 ///
 /// ```
 /// use tower_flash::{Message, Level};
@@ -298,6 +298,34 @@ pub struct Message {
     text: String,
     data: Option<serde_json::Value>,
     created_at: u64,
+    expires_at: Option<u64>,
+    scope: Option<Scope>,
+}
+
+/// Where a redirect-scoped message may be read: the path of the redirect that carried it and
+/// the query parameters named there, until a fallback time after which any path may read it.
+///
+/// Set by the layer when redirect scoping is on
+/// ([`FlashLayer::scope_to_redirects`](crate::FlashLayer::scope_to_redirects)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The path a request must have to read the message.
+    #[serde(rename = "p")]
+    pub path: String,
+    /// Query parameters the request must carry with these values.
+    #[serde(rename = "q", default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<(String, String)>,
+    /// From this time on (ms since the Unix epoch) any request may read the message.
+    #[serde(rename = "u")]
+    pub until: u64,
+}
+
+impl Scope {
+    /// Whether a request for `path` with query pairs `query` may read a message bound here,
+    /// at time `now` (ms since the Unix epoch).
+    pub fn admits(&self, path: &str, query: &[(String, String)], now: u64) -> bool {
+        now >= self.until || (self.path == path && self.params.iter().all(|p| query.contains(p)))
+    }
 }
 
 impl Message {
@@ -309,7 +337,53 @@ impl Message {
             text: text.into(),
             data: None,
             created_at: now_millis(),
+            expires_at: None,
+            scope: None,
         }
+    }
+
+    /// Gives the message its own time to live, counted from its creation: once it has
+    /// passed, the message is never delivered, whatever the store's TTL. ("Your session
+    /// expires in 5 minutes" should not greet the user tomorrow.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_flash::{Message, Level};
+    ///
+    /// let message = Message::new(Level::Warning, "Maintenance in 5 minutes")
+    ///     .expires_in(Duration::from_secs(300));
+    /// assert!(!message.is_expired());
+    /// assert!(Message::new(Level::Info, "gone").expires_in(Duration::ZERO).is_expired());
+    /// ```
+    #[must_use]
+    pub fn expires_in(mut self, ttl: Duration) -> Self {
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.expires_at = Some(self.created_at.saturating_add(ttl));
+        self
+    }
+
+    /// When the message's own time to live ends, if it has one.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+    }
+
+    /// Whether the message's own time to live has passed.
+    pub fn is_expired(&self) -> bool {
+        self.is_expired_at(now_millis())
+    }
+
+    pub(crate) fn is_expired_at(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// The redirect scope the message is bound to, if any.
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
+    }
+
+    pub(crate) fn set_scope(&mut self, scope: Option<Scope>) {
+        self.scope = scope;
     }
 
     /// Attaches structured data: a link, a field name, an i18n key and its arguments…
@@ -374,6 +448,8 @@ impl Message {
             t: &self.text,
             c: self.created_at,
             d: self.data.as_ref(),
+            x: self.expires_at,
+            s: self.scope.as_ref(),
         };
         // Writing JSON into a Vec fails only for maps with non-string keys, which these
         // fields cannot hold.
@@ -401,6 +477,8 @@ impl Message {
             text: wire.t,
             data: wire.d,
             created_at: wire.c,
+            expires_at: wire.x,
+            scope: wire.s,
         })
     }
 }
@@ -412,6 +490,12 @@ struct WireRef<'a> {
     c: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     d: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<u64>,
+    // Redis scripts find scoped messages by the bytes `"s":`, which cannot occur inside a
+    // JSON string; keep this key name in step with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'a Scope>,
 }
 
 #[derive(Deserialize)]
@@ -421,9 +505,14 @@ struct WireOwned {
     c: u64,
     #[serde(default)]
     d: Option<serde_json::Value>,
+    #[serde(default)]
+    x: Option<u64>,
+    #[serde(default)]
+    s: Option<Scope>,
 }
 
-fn now_millis() -> u64 {
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -431,12 +520,13 @@ fn now_millis() -> u64 {
 
 impl Serialize for Message {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Message", 5)?;
+        let mut s = serializer.serialize_struct("Message", 6)?;
         s.serialize_field("id", &self.id)?;
         s.serialize_field("kind", &self.kind)?;
         s.serialize_field("text", &self.text)?;
         s.serialize_field("data", &self.data)?;
         s.serialize_field("created_at", &self.created_at)?;
+        s.serialize_field("expires_at", &self.expires_at)?;
         s.end()
     }
 }
@@ -451,6 +541,8 @@ impl<'de> Deserialize<'de> for Message {
             #[serde(default)]
             data: Option<serde_json::Value>,
             created_at: u64,
+            #[serde(default)]
+            expires_at: Option<u64>,
         }
         let p = Public::deserialize(deserializer)?;
         Ok(Message {
@@ -459,6 +551,8 @@ impl<'de> Deserialize<'de> for Message {
             text: p.text,
             data: p.data,
             created_at: p.created_at,
+            expires_at: p.expires_at,
+            scope: None,
         })
     }
 }
@@ -649,6 +743,45 @@ mod tests {
         assert_eq!(Message::decode(&bytes).unwrap(), m);
         let plain = Message::new(Level::Info, "Saved");
         assert_eq!(Message::decode(&plain.encode()).unwrap(), plain);
+    }
+
+    #[test]
+    fn expiry_and_scope_survive_encoding() {
+        let mut m = Message::new(Level::Info, "x").expires_in(Duration::from_secs(5));
+        m.set_scope(Some(Scope {
+            path: "/p".into(),
+            params: vec![("a".into(), "1".into())],
+            until: 9,
+        }));
+        let bytes = m.encode();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.contains(r#""s":{"p":"/p""#), "{text}");
+        assert_eq!(Message::decode(&bytes).unwrap(), m);
+        // Text can never fake the scope marker: quotes inside strings are escaped.
+        let sneaky = Message::new(Level::Info, r#""s":{"p":"/x"}"#).encode();
+        assert!(!std::str::from_utf8(&sneaky).unwrap().contains(r#""s":{"#));
+    }
+
+    #[test]
+    fn scope_admits_its_path_and_params_then_anyone() {
+        let scope = Scope {
+            path: "/target".into(),
+            params: vec![("tab".into(), "2".into())],
+            until: 100,
+        };
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        assert!(scope.admits("/target", &q(&[("tab", "2"), ("x", "y")]), 0));
+        assert!(!scope.admits("/target", &q(&[]), 0));
+        assert!(!scope.admits("/other", &q(&[("tab", "2")]), 0));
+        assert!(
+            scope.admits("/other", &q(&[]), 100),
+            "fallback after the deadline"
+        );
     }
 
     #[test]

@@ -16,9 +16,10 @@ use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
+use tower_flash::store::{LeaseId, Take, Target};
 use tower_flash::{
-    ClientId, Error, Flash, FlashLayer, Key, Kind, MemoryStore, Message, OnStoreError, PushOptions,
-    PushReceipt, Store, StoreError,
+    ClientId, Error, Flash, FlashLayer, Key, MemoryStore, Message, OnStoreError, PushOptions,
+    PushReceipt, Scope, Store, StoreError,
 };
 
 use common::{Client, app, body_text, key};
@@ -49,13 +50,9 @@ impl Store for Counting {
         self.count();
         self.inner.push(id, m, o).await
     }
-    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
         self.count();
-        self.inner.take_all(id).await
-    }
-    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
-        self.count();
-        self.inner.take_kind(id, kind).await
+        self.inner.take(id, take).await
     }
     async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
         self.count();
@@ -73,6 +70,23 @@ impl Store for Counting {
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
         self.count();
         self.inner.clear(id).await
+    }
+    async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
+        self.count();
+        self.inner.release(id, lease).await
+    }
+    async fn give_back(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+        o: &PushOptions,
+    ) -> Result<usize, StoreError> {
+        self.count();
+        self.inner.give_back(id, lease, o).await
+    }
+    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
+        self.count();
+        self.inner.rescope(id, from, to).await
     }
 }
 
@@ -96,10 +110,7 @@ impl Store for Down {
     ) -> Result<PushReceipt, StoreError> {
         Err(down())
     }
-    async fn take_all(&self, _: &ClientId) -> Result<Vec<Message>, StoreError> {
-        Err(down())
-    }
-    async fn take_kind(&self, _: &ClientId, _: &Kind) -> Result<Vec<Message>, StoreError> {
+    async fn take(&self, _: &ClientId, _: &Take<'_>) -> Result<Vec<Message>, StoreError> {
         Err(down())
     }
     async fn peek(&self, _: &ClientId) -> Result<Vec<Message>, StoreError> {
@@ -114,6 +125,20 @@ impl Store for Down {
         Err(down())
     }
     async fn clear(&self, _: &ClientId) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn release(&self, _: &ClientId, _: &LeaseId) -> Result<bool, StoreError> {
+        Err(down())
+    }
+    async fn give_back(
+        &self,
+        _: &ClientId,
+        _: &LeaseId,
+        _: &PushOptions,
+    ) -> Result<usize, StoreError> {
+        Err(down())
+    }
+    async fn rescope(&self, _: &ClientId, _: &Target, _: &Scope) -> Result<usize, StoreError> {
         Err(down())
     }
 }
@@ -134,14 +159,14 @@ impl Store for ReadThenDelete {
     ) -> Result<PushReceipt, StoreError> {
         self.inner.push(id, m, o).await
     }
-    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
+        if take.kind.is_some() || take.lease.is_some() || take.target.is_some() {
+            return self.inner.take(id, take).await;
+        }
         let messages = self.inner.peek(id).await?;
         tokio::time::sleep(Duration::from_micros(200)).await;
         self.inner.clear(id).await?;
         Ok(messages)
-    }
-    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
-        self.inner.take_kind(id, kind).await
     }
     async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
         self.inner.peek(id).await
@@ -156,6 +181,20 @@ impl Store for ReadThenDelete {
     }
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
         self.inner.clear(id).await
+    }
+    async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
+        self.inner.release(id, lease).await
+    }
+    async fn give_back(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+        o: &PushOptions,
+    ) -> Result<usize, StoreError> {
+        self.inner.give_back(id, lease, o).await
+    }
+    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
+        self.inner.rescope(id, from, to).await
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use redis::Commands;
+use tower_flash::store::Take;
 use tower_flash::{
     ClientId, Flash, FlashLayer, Level, Message, OnStoreError, PushOptions, RedisOptions,
     RedisStore, Store,
@@ -75,7 +76,10 @@ async fn keys_are_prefixed_hash_tagged_lists_and_every_key_has_a_ttl() {
     fx.store.restore(&b, &[info("3")], &opts(10)).await.unwrap();
     custom.push(&c, &[info("4")], &opts(10)).await.unwrap();
     // A per-kind take that leaves messages behind rewrites the list: the TTL must survive.
-    fx.store.take_kind(&a, &Level::Info.into()).await.unwrap();
+    fx.store
+        .take(&a, &Take::kind(&Level::Info.into()))
+        .await
+        .unwrap();
 
     let mut conn = fx.server.inspect();
     let keys: HashSet<String> = all_keys(&mut conn).into_iter().collect();
@@ -142,12 +146,19 @@ async fn scripts_are_reloaded_after_a_script_flush() {
         )
         .await
         .unwrap();
-    fx.store.take_kind(&id, &Level::Info.into()).await.unwrap();
+    fx.store
+        .take(&id, &Take::kind(&Level::Info.into()))
+        .await
+        .unwrap();
     let _: () = redis::cmd("SCRIPT")
         .arg("FLUSH")
         .query(&mut fx.server.inspect())
         .unwrap();
-    let errors = fx.store.take_kind(&id, &Level::Error.into()).await.unwrap();
+    let errors = fx
+        .store
+        .take(&id, &Take::kind(&Level::Error.into()))
+        .await
+        .unwrap();
     assert_eq!(errors[0].text(), "b");
 }
 
@@ -164,7 +175,7 @@ async fn a_corrupt_element_is_skipped_not_fatal() {
         .inspect()
         .rpush(fx.store.key(&id), "info|{not json")
         .unwrap();
-    let taken = fx.store.take_all(&id).await.unwrap();
+    let taken = fx.store.take(&id, &Take::all()).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].text(), "good");
 }

@@ -5,25 +5,27 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::SET_COOKIE;
+use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderValue, Response, StatusCode};
+use http_body::Body;
 use pin_project_lite::pin_project;
 
+use super::FlashBody;
 use crate::error::StoreError;
-use crate::flash::Flash;
+use crate::flash::{Flash, ResponseHead};
 use crate::layer::{Config, OnStoreError};
 
 type Finish = Pin<Box<dyn Future<Output = (Option<HeaderValue>, Result<(), StoreError>)> + Send>>;
 
 pin_project! {
-    /// Polls the inner service, then writes the request's messages before handing the
-    /// response back. Requests that wrote nothing take the fast path: no store call, no
-    /// allocation.
+    /// Polls the inner service, then finishes the request's flash (writes its messages,
+    /// gives back or scopes them) before handing the response back. Requests with nothing to
+    /// finish take the fast path: no store call, no allocation.
     pub struct ResponseFuture<F, B> {
         #[pin]
         inner: F,
         flash: Option<Flash>,
-        finishing: Option<(Finish, Response<B>)>,
+        finishing: Option<(Finish, Response<B>, Flash)>,
         config: Arc<Config>,
     }
 }
@@ -39,51 +41,77 @@ impl<F, B> ResponseFuture<F, B> {
     }
 }
 
+/// The response with its body wrapped, confirming delivery at the end of the body when the
+/// request leased messages.
+fn wrap<B: Body>(response: Response<B>, flash: Flash) -> Response<FlashBody<B>> {
+    if flash.holds_lease() {
+        response.map(|body| FlashBody::confirming(body, flash))
+    } else {
+        response.map(FlashBody::plain)
+    }
+}
+
 impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    B: Default,
+    B: Body,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<FlashBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if this.finishing.is_none() {
             let response = ready!(this.inner.poll(cx));
             let Some(flash) = this.flash.take() else {
-                return Poll::Ready(response);
+                return Poll::Ready(response.map(|r| r.map(FlashBody::plain)));
             };
             match response {
-                Ok(response) if flash.has_writes() => {
-                    let finish: Finish = Box::pin(async move { flash.finish().await });
-                    *this.finishing = Some((finish, response));
+                Ok(response) if flash.needs_finish(response.status()) => {
+                    let head = ResponseHead {
+                        status: response.status(),
+                        location: response.headers().get(LOCATION).cloned(),
+                    };
+                    let finisher = flash.clone();
+                    let finish: Finish = Box::pin(async move { finisher.finish(head).await });
+                    *this.finishing = Some((finish, response, flash));
                 }
-                other => {
-                    // Nothing to write (or the inner service failed and there is no
-                    // response to carry a cookie): close, so that late pushes report
-                    // `Error::Closed` instead of vanishing.
+                Ok(response) => {
                     flash.close();
-                    return Poll::Ready(other);
+                    return Poll::Ready(Ok(wrap(response, flash)));
+                }
+                Err(error) => {
+                    // No response to carry a cookie: close, so that late pushes report
+                    // `Error::Closed` instead of vanishing. Dropping the handle gives any
+                    // leased messages back.
+                    flash.close();
+                    return Poll::Ready(Err(error));
                 }
             }
         }
-        let Some((mut finish, mut response)) = this.finishing.take() else {
+        let Some((mut finish, mut response, flash)) = this.finishing.take() else {
             return Poll::Pending;
         };
         let Poll::Ready((cookie, result)) = finish.as_mut().poll(cx) else {
-            *this.finishing = Some((finish, response));
+            *this.finishing = Some((finish, response, flash));
             return Poll::Pending;
         };
         if let Err(error) = result {
             tracing::error!(%error, "flash: could not store this request's messages");
             if this.config.on_store_error == OnStoreError::Fail {
-                response = Response::new(B::default());
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                let mut failed = Response::new(FlashBody::empty());
+                *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                if let Some(cookie) = cookie {
+                    failed.headers_mut().append(SET_COOKIE, cookie);
+                }
+                // The handler's response is not sent: its leased messages go back.
+                drop(response);
+                flash.abandon_delivery();
+                return Poll::Ready(Ok(failed));
             }
         }
         if let Some(cookie) = cookie {
             response.headers_mut().append(SET_COOKIE, cookie);
         }
-        Poll::Ready(Ok(response))
+        Poll::Ready(Ok(wrap(response, flash)))
     }
 }

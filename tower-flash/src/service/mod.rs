@@ -4,15 +4,18 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::COOKIE;
+use http::header::{COOKIE, HOST};
 use http::{Request, Response};
 use tower_service::Service;
 
 use crate::flash::Flash;
 use crate::layer::Config;
+use crate::store::Target;
 
+mod body;
 mod future;
 
+pub use body::FlashBody;
 pub use future::ResponseFuture;
 
 /// The service made by [`FlashLayer`](crate::FlashLayer); see there.
@@ -39,9 +42,9 @@ impl<S: std::fmt::Debug> std::fmt::Debug for FlashService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for FlashService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: Default,
+    ResBody: http_body::Body,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<FlashBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody>;
 
@@ -69,7 +72,16 @@ where
         } else {
             Vec::new()
         };
-        let flash = Flash::new(self.config.clone(), given, cookies);
+        let scoping = self.config.scope_fallback.map(|_| {
+            let host = req
+                .headers()
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()))
+                .map(str::to_owned);
+            (Target::from_uri(req.uri()), host)
+        });
+        let flash = Flash::new(self.config.clone(), given, cookies, scoping);
         req.extensions_mut().insert(flash.clone());
         ResponseFuture::new(self.inner.call(req), Some(flash), self.config.clone())
     }

@@ -4,12 +4,12 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{PushOptions, PushReceipt, Store};
+use super::{Lease, LeaseId, PushOptions, PushReceipt, Store, Take, Target};
 use crate::error::StoreError;
 use crate::id::ClientId;
-use crate::message::{Kind, Message};
+use crate::message::{Message, Scope};
 
 const SHARDS: usize = 16;
 /// Bookkeeping bytes counted per message and per client on top of their text.
@@ -61,8 +61,42 @@ struct Shard {
 #[derive(Debug)]
 struct Queue {
     messages: VecDeque<Message>,
+    /// Leased messages, oldest lease first.
+    leases: Vec<Leased>,
+    /// Bytes of queued and leased messages plus overhead.
     bytes: usize,
     expires_at: Instant,
+}
+
+#[derive(Debug)]
+struct Leased {
+    id: LeaseId,
+    until: u64,
+    messages: Vec<Message>,
+}
+
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.leases.is_empty()
+    }
+
+    /// Puts messages at the front, keeping their order.
+    fn prepend(&mut self, messages: Vec<Message>) {
+        for message in messages.into_iter().rev() {
+            self.messages.push_front(message);
+        }
+    }
+
+    /// Gives back every lease that ended by `now`, oldest lease ending up first.
+    fn reclaim_expired(&mut self, now: u64) {
+        let (expired, live): (Vec<Leased>, Vec<Leased>) = std::mem::take(&mut self.leases)
+            .into_iter()
+            .partition(|l| l.until <= now);
+        self.leases = live;
+        for lease in expired.into_iter().rev() {
+            self.prepend(lease.messages);
+        }
+    }
 }
 
 impl Default for MemoryStore {
@@ -134,14 +168,13 @@ impl MemoryStore {
         shard.bytes += needed;
         let queue = shard.clients.entry(id.clone()).or_insert_with(|| Queue {
             messages: VecDeque::new(),
+            leases: Vec::new(),
             bytes: CLIENT_OVERHEAD,
             expires_at: now,
         });
         queue.bytes += added;
         if at_front {
-            for message in messages.iter().rev() {
-                queue.messages.push_front(message.clone());
-            }
+            queue.prepend(messages.to_vec());
         } else {
             queue.messages.extend(messages.iter().cloned());
         }
@@ -154,39 +187,82 @@ impl MemoryStore {
             }
         }
         queue.bytes -= freed;
-        queue.expires_at = now + options.ttl;
+        queue.expires_at = queue.expires_at.max(now + options.ttl);
         let len = queue.messages.len();
-        if len == 0 {
+        if queue.is_empty() {
             shard.remove(id);
         }
         shard.bytes -= freed;
         Ok(PushReceipt { len, dropped })
     }
 
-    fn take_where(&self, id: &ClientId, mut pred: impl FnMut(&Message) -> bool) -> Vec<Message> {
+    fn take_selected(&self, id: &ClientId, take: &Take<'_>) -> Vec<Message> {
         let mut shard = self.shard(id);
         shard.expire(id, Instant::now());
         let Some(queue) = shard.clients.get_mut(id) else {
             return Vec::new();
         };
+        if take.lease.is_some() {
+            queue.reclaim_expired(take.now);
+        }
         let mut taken = Vec::new();
         let mut kept = VecDeque::with_capacity(queue.messages.len());
         for message in queue.messages.drain(..) {
-            if pred(&message) {
+            if take.selects(&message) {
                 taken.push(message);
             } else {
                 kept.push_back(message);
             }
         }
-        let freed: usize = taken.iter().map(message_bytes).sum();
         queue.messages = kept;
+        match take.lease {
+            Some(lease) if !taken.is_empty() => {
+                hold(queue, lease, taken.clone());
+                return taken;
+            }
+            _ => {}
+        }
+        let freed: usize = taken.iter().map(message_bytes).sum();
         queue.bytes -= freed;
-        let empty = queue.messages.is_empty();
+        let empty = queue.is_empty();
         shard.bytes -= freed;
         if empty {
             shard.remove(id);
         }
         taken
+    }
+
+    /// Applies `f` to the client's queue, if it has one, and drops the queue if it empties.
+    fn with_queue<T>(&self, id: &ClientId, f: impl FnOnce(&mut Queue) -> (T, usize)) -> Option<T> {
+        let mut shard = self.shard(id);
+        shard.expire(id, Instant::now());
+        let queue = shard.clients.get_mut(id)?;
+        let (out, freed) = f(queue);
+        queue.bytes -= freed;
+        let empty = queue.is_empty();
+        shard.bytes -= freed;
+        if empty {
+            shard.remove(id);
+        }
+        Some(out)
+    }
+}
+
+/// Moves `messages` into `lease` (created, or extended by a later take of the same request).
+fn hold(queue: &mut Queue, lease: &Lease, messages: Vec<Message>) {
+    let ends = Instant::now()
+        + Duration::from_millis(lease.until.saturating_sub(crate::message::now_millis()));
+    queue.expires_at = queue.expires_at.max(ends);
+    match queue.leases.iter_mut().find(|l| l.id == lease.id) {
+        Some(held) => held.messages.extend(messages),
+        None => {
+            queue.leases.push(Leased {
+                id: lease.id.clone(),
+                until: lease.until,
+                messages,
+            });
+            queue.leases.sort_by(|a, b| a.id.cmp(&b.id));
+        }
     }
 }
 
@@ -237,12 +313,8 @@ impl Store for MemoryStore {
         self.write(id, messages, options, false)
     }
 
-    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
-        Ok(self.take_where(id, |_| true))
-    }
-
-    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
-        Ok(self.take_where(id, |m| m.kind() == kind))
+    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
+        Ok(self.take_selected(id, take))
     }
 
     async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
@@ -268,14 +340,68 @@ impl Store for MemoryStore {
         self.shard(id).remove(id);
         Ok(())
     }
+
+    async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
+        let released = self.with_queue(id, |queue| {
+            match queue.leases.iter().position(|l| &l.id == lease) {
+                Some(i) => {
+                    let held = queue.leases.remove(i);
+                    (true, held.messages.iter().map(message_bytes).sum())
+                }
+                None => (false, 0),
+            }
+        });
+        Ok(released.unwrap_or(false))
+    }
+
+    async fn give_back(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+        options: &PushOptions,
+    ) -> Result<usize, StoreError> {
+        let given = self.with_queue(id, |queue| {
+            let Some(i) = queue.leases.iter().position(|l| &l.id == lease) else {
+                return (0, 0);
+            };
+            let held = queue.leases.remove(i).messages;
+            let n = held.len();
+            queue.prepend(held);
+            let mut freed = 0;
+            while queue.messages.len() > options.max_messages {
+                if let Some(old) = queue.messages.pop_front() {
+                    freed += message_bytes(&old);
+                }
+            }
+            queue.expires_at = queue.expires_at.max(Instant::now() + options.ttl);
+            (n, freed)
+        });
+        Ok(given.unwrap_or(0))
+    }
+
+    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
+        let now = crate::message::now_millis();
+        let moved = self.with_queue(id, |queue| {
+            let mut moved = 0;
+            for message in &mut queue.messages {
+                let bound_here = message
+                    .scope()
+                    .is_some_and(|s| now < s.until && s.admits(&from.path, &from.query, now));
+                if bound_here {
+                    message.set_scope(Some(to.clone()));
+                    moved += 1;
+                }
+            }
+            (moved, 0)
+        });
+        Ok(moved.unwrap_or(0))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::message::Level;
+    use crate::message::{Kind, Level};
 
     fn opts(ttl_ms: u64) -> PushOptions {
         PushOptions {
@@ -310,7 +436,7 @@ mod tests {
                     .push(&id, &[Message::new(Level::Info, "y")], &opts(60_000))
                     .await
                     .unwrap();
-                store.take_all(&id).await.unwrap();
+                store.take(&id, &Take::all()).await.unwrap();
             }
         });
         assert_eq!(store.clients(), 0, "expired clients were not reclaimed");
@@ -362,11 +488,9 @@ mod tests {
                     dropped: 5
                 }
             );
-            store
-                .take_kind(&id, &Kind::from(Level::Error))
-                .await
-                .unwrap();
-            assert_eq!(store.take_all(&id).await.unwrap().len(), 10);
+            let error = Kind::from(Level::Error);
+            store.take(&id, &Take::kind(&error)).await.unwrap();
+            assert_eq!(store.take(&id, &Take::all()).await.unwrap().len(), 10);
         });
         assert_eq!(store.bytes(), 0);
         assert_eq!(store.clients(), 0);

@@ -10,15 +10,38 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::StoreError;
 use crate::id::ClientId;
-use crate::message::{Kind, Message};
+use crate::message::{Kind, Message, Scope, now_millis};
 
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+
+#[cfg(test)]
+mod tests {
+    use super::parse_query;
+
+    #[test]
+    fn queries_are_decoded() {
+        let pairs = parse_query("a=1&b=x+y&c=%2Fp%3F&d&&e=%zz&f=%4");
+        let expect: Vec<(String, String)> = [
+            ("a", "1"),
+            ("b", "x y"),
+            ("c", "/p?"),
+            ("d", ""),
+            ("e", "%zz"),
+            ("f", "%4"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert_eq!(pairs, expect);
+    }
+}
 
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
@@ -43,12 +66,170 @@ pub struct PushReceipt {
     pub dropped: usize,
 }
 
+/// What a take selects, and whether it leases what it takes.
+///
+/// Made by the layer for every take; a store applies it atomically.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Take<'a> {
+    /// Only messages of this kind (all kinds when `None`).
+    pub kind: Option<&'a Kind>,
+    /// The request, when redirect scoping is on: messages bound to another path (and not yet
+    /// fallen back to any path) are left in place.
+    pub target: Option<&'a Target>,
+    /// Delivery confirmation: move the messages to this lease instead of deleting them, and
+    /// first give back every expired lease of the client.
+    pub lease: Option<&'a Lease>,
+    /// The time of the take, ms since the Unix epoch: compared with scope fallbacks and
+    /// lease deadlines.
+    pub now: u64,
+}
+
+impl<'a> Take<'a> {
+    /// Every message, deleted: connect-flash's `req.flash()`.
+    pub fn all() -> Self {
+        Take {
+            kind: None,
+            target: None,
+            lease: None,
+            now: now_millis(),
+        }
+    }
+
+    /// The messages of `kind`.
+    pub fn kind(kind: &'a Kind) -> Self {
+        Take {
+            kind: Some(kind),
+            ..Take::all()
+        }
+    }
+
+    /// Only what a request to `target` may read.
+    #[must_use]
+    pub fn at(mut self, target: &'a Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// Lease the messages instead of deleting them.
+    #[must_use]
+    pub fn leased(mut self, lease: &'a Lease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Whether a message is selected.
+    pub fn selects(&self, message: &Message) -> bool {
+        self.kind.is_none_or(|k| message.kind() == k)
+            && match (self.target, message.scope()) {
+                (Some(target), Some(scope)) => scope.admits(&target.path, &target.query, self.now),
+                _ => true,
+            }
+    }
+}
+
+/// A request as redirect scoping sees it: its path and query pairs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The request's path.
+    pub path: String,
+    /// The request's query, decoded, in order.
+    pub query: Vec<(String, String)>,
+}
+
+impl Target {
+    /// The target of a request URI.
+    pub fn from_uri(uri: &http::Uri) -> Self {
+        Target {
+            path: uri.path().to_owned(),
+            query: uri.query().map(parse_query).unwrap_or_default(),
+        }
+    }
+}
+
+/// Splits a query string into decoded pairs (`+` is a space, `%XX` a byte).
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 2;
+            }
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A lease on taken messages (delivery confirmation): they stay with the store, invisible
+/// to other takes, until the request confirms them ([`Store::release`]), gives them back
+/// ([`Store::give_back`]), or `until` passes and the client's next leased take reclaims them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The lease's id: unique, and ordered by creation (reclaimed leases go back oldest
+    /// first).
+    pub id: LeaseId,
+    /// When the lease ends if nobody confirms it, ms since the Unix epoch.
+    pub until: u64,
+    /// The client's TTL, applied to whatever the lease puts back in the queue.
+    pub ttl: Duration,
+}
+
+/// The id of a [`Lease`]: the creation time, a sequence number and random bits, so that ids
+/// sort by age (strictly, within one process) and never collide across processes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LeaseId(String);
+
+impl LeaseId {
+    /// A fresh id.
+    pub fn new() -> Self {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000_000;
+        LeaseId(format!(
+            "{:013}-{seq:09}-{:08x}",
+            now_millis(),
+            rand::random::<u32>()
+        ))
+    }
+
+    /// The id as a string (no `\n`, no `|`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LeaseId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A place to keep each client's messages.
 ///
 /// All operations are atomic per client. Implementations write `async fn` in their `impl`.
 ///
 /// ```
-/// use tower_flash::{ClientId, Level, Message, MemoryStore, PushOptions, Store};
+/// use tower_flash::{ClientId, Level, Message, MemoryStore, PushOptions, Store, store::Take};
 /// use std::time::Duration;
 ///
 /// # async fn run() -> Result<(), tower_flash::StoreError> {
@@ -57,9 +238,9 @@ pub struct PushReceipt {
 /// let options = PushOptions { ttl: Duration::from_secs(60), max_messages: 100 };
 /// // A background job queues a message for the client's next page:
 /// store.push(&client, &[Message::new(Level::Success, "Your export is ready")], &options).await?;
-/// let taken = store.take_all(&client).await?;
+/// let taken = store.take(&client, &Take::all()).await?;
 /// assert_eq!(taken[0].text(), "Your export is ready");
-/// assert!(store.take_all(&client).await?.is_empty());
+/// assert!(store.take(&client, &Take::all()).await?.is_empty());
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
 /// ```
@@ -73,21 +254,17 @@ pub trait Store: Send + Sync + 'static {
         options: &PushOptions,
     ) -> impl Future<Output = Result<PushReceipt, StoreError>> + Send;
 
-    /// Removes and returns all the client's messages, oldest first.
-    fn take_all(
+    /// Removes and returns the messages `take` selects, oldest first, leaving the others in
+    /// place and in order. With a lease, first gives back the client's expired leases (oldest
+    /// lease first, at the front), then moves the taken messages into the lease.
+    fn take(
         &self,
         id: &ClientId,
+        take: &Take<'_>,
     ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
 
-    /// Removes and returns the client's messages of `kind`, oldest first, leaving the
-    /// others in place and in order.
-    fn take_kind(
-        &self,
-        id: &ClientId,
-        kind: &Kind,
-    ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
-
-    /// Returns all the client's messages without removing them.
+    /// Returns all the client's queued messages without removing them (leased ones are not
+    /// queued).
     fn peek(&self, id: &ClientId) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
 
     /// Puts `messages` back at the front of the client's queue, in the given order, ahead of
@@ -100,8 +277,35 @@ pub trait Store: Send + Sync + 'static {
         options: &PushOptions,
     ) -> impl Future<Output = Result<PushReceipt, StoreError>> + Send;
 
-    /// Deletes everything stored for the client.
+    /// Deletes everything stored for the client, leases included.
     fn clear(&self, id: &ClientId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Confirms a lease: its messages are delivered and gone for good. Returns whether the
+    /// lease was still held (`false`: it had expired and was reclaimed, or never existed).
+    fn release(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a lease's messages back to the front of the client's queue, in their order.
+    /// Returns how many went back (0 when the lease is gone).
+    fn give_back(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+        options: &PushOptions,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Re-binds the queued messages that a request to `from` may read only because of their
+    /// scope (bound to `from`, not fallen back) to `to`: redirect chains carry messages on.
+    /// Returns how many were re-bound.
+    fn rescope(
+        &self,
+        id: &ClientId,
+        from: &Target,
+        to: &Scope,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -114,11 +318,10 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         messages: &'a [Message],
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<PushReceipt, StoreError>>;
-    fn take_all<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
-    fn take_kind<'a>(
+    fn take<'a>(
         &'a self,
         id: &'a ClientId,
-        kind: &'a Kind,
+        take: &'a Take<'a>,
     ) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
     fn peek<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
     fn restore<'a>(
@@ -128,6 +331,23 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<PushReceipt, StoreError>>;
     fn clear<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn release<'a>(
+        &'a self,
+        id: &'a ClientId,
+        lease: &'a LeaseId,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn give_back<'a>(
+        &'a self,
+        id: &'a ClientId,
+        lease: &'a LeaseId,
+        options: &'a PushOptions,
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
+    fn rescope<'a>(
+        &'a self,
+        id: &'a ClientId,
+        from: &'a Target,
+        to: &'a Scope,
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -139,15 +359,12 @@ impl<S: Store> DynStore for S {
     ) -> BoxFuture<'a, Result<PushReceipt, StoreError>> {
         Box::pin(Store::push(self, id, messages, options))
     }
-    fn take_all<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
-        Box::pin(Store::take_all(self, id))
-    }
-    fn take_kind<'a>(
+    fn take<'a>(
         &'a self,
         id: &'a ClientId,
-        kind: &'a Kind,
+        take: &'a Take<'a>,
     ) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
-        Box::pin(Store::take_kind(self, id, kind))
+        Box::pin(Store::take(self, id, take))
     }
     fn peek<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
         Box::pin(Store::peek(self, id))
@@ -162,5 +379,28 @@ impl<S: Store> DynStore for S {
     }
     fn clear<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(Store::clear(self, id))
+    }
+    fn release<'a>(
+        &'a self,
+        id: &'a ClientId,
+        lease: &'a LeaseId,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(Store::release(self, id, lease))
+    }
+    fn give_back<'a>(
+        &'a self,
+        id: &'a ClientId,
+        lease: &'a LeaseId,
+        options: &'a PushOptions,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(Store::give_back(self, id, lease, options))
+    }
+    fn rescope<'a>(
+        &'a self,
+        id: &'a ClientId,
+        from: &'a Target,
+        to: &'a Scope,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(Store::rescope(self, id, from, to))
     }
 }

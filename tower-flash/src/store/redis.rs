@@ -2,46 +2,194 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
-use super::{PushOptions, PushReceipt, Store};
+use super::{LeaseId, PushOptions, PushReceipt, Store, Take, Target};
 use crate::error::StoreError;
 use crate::id::ClientId;
-use crate::message::{Kind, Message};
+use crate::message::{Message, Scope, now_millis};
 
 /// The most messages one take pops: far above any sensible `max_messages`, so a take always
 /// empties the list.
 const TAKE_COUNT: usize = 100_000;
 
-/// Removes the elements of one kind from the list, keeping the others in order and the TTL.
-/// Elements are `kind|json`, so a prefix match selects a kind without decoding.
-const TAKE_KIND: &str = r"
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-local prefix = ARGV[1]
-local n = #prefix
+/// Lua shared by the scripts: the queue is a list of `kind|json` elements; a lease is a hash
+/// field whose value is the lease's end (ms) and its elements, joined by newlines (encoded
+/// messages never hold a raw newline: JSON escapes it).
+const LUA_HELPERS: &str = r#"
+local function split(s)
+  local out, start = {}, 1
+  while true do
+    local nl = string.find(s, '\n', start, true)
+    if not nl then
+      out[#out + 1] = string.sub(s, start)
+      return out
+    end
+    out[#out + 1] = string.sub(s, start, nl - 1)
+    start = nl + 1
+  end
+end
+local function push_front(key, items, first)
+  for i = #items, first, -1 do
+    redis.call('LPUSH', key, items[i])
+  end
+end
+local function at_least_ttl(key, ttl)
+  if redis.call('PTTL', key) < ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+local function pairs_set(json)
+  local set = {}
+  for _, pair in ipairs(cjson.decode(json)) do
+    set[pair[1] .. '\0' .. pair[2]] = true
+  end
+  return set
+end
+-- The scope of a message that is bound (not fallen back) at `now`, or nil.
+local function bound_scope(item, now)
+  if not string.find(item, '"s":{', 1, true) then
+    return nil
+  end
+  local bar = string.find(item, '|', 1, true)
+  local ok, m = pcall(cjson.decode, string.sub(item, bar + 1))
+  if ok and type(m.s) == 'table' and now < m.s.u then
+    return m.s
+  end
+  return nil
+end
+local function admits(scope, path, wanted)
+  if scope.p ~= path then
+    return false
+  end
+  for _, pair in ipairs(scope.q or {}) do
+    if not wanted[pair[1] .. '\0' .. pair[2]] then
+      return false
+    end
+  end
+  return true
+end
+"#;
+
+/// KEYS: queue, leases. ARGV: kind prefix ('' for all), now, target path ('' when not
+/// scoping), target query (JSON pairs), lease id ('' to delete), lease end, TTL (ms).
+const TAKE: &str = r#"
+local queue, leases = KEYS[1], KEYS[2]
+local prefix, now, path, lease = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[5]
+local ttl = tonumber(ARGV[7])
+if lease ~= '' then
+  local all = redis.call('HGETALL', leases)
+  local expired = {}
+  for i = 1, #all, 2 do
+    local body = all[i + 1]
+    local nl = string.find(body, '\n', 1, true)
+    if nl and tonumber(string.sub(body, 1, nl - 1)) <= now then
+      expired[#expired + 1] = {all[i], body}
+    end
+  end
+  if #expired > 0 then
+    -- Newest lease first to the front, so that the oldest ends up first.
+    table.sort(expired, function(a, b) return a[1] > b[1] end)
+    for _, e in ipairs(expired) do
+      push_front(queue, split(e[2]), 2)
+      redis.call('HDEL', leases, e[1])
+    end
+    at_least_ttl(queue, ttl)
+  end
+end
+local wanted = nil
+if path ~= '' then
+  wanted = pairs_set(ARGV[4])
+end
+local items = redis.call('LRANGE', queue, 0, -1)
 local taken, kept = {}, {}
 for _, item in ipairs(items) do
-  if string.sub(item, 1, n) == prefix then
+  local ok = prefix == '' or string.sub(item, 1, #prefix) == prefix
+  if ok and wanted then
+    local scope = bound_scope(item, now)
+    if scope and not admits(scope, path, wanted) then
+      ok = false
+    end
+  end
+  if ok then
     taken[#taken + 1] = item
   else
     kept[#kept + 1] = item
   end
 end
-if #taken > 0 then
-  local ttl = redis.call('PTTL', KEYS[1])
-  redis.call('DEL', KEYS[1])
-  for i = 1, #kept, 1000 do
-    redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 999, #kept)))
+if #taken == 0 then
+  return taken
+end
+local queue_ttl = redis.call('PTTL', queue)
+redis.call('DEL', queue)
+for i = 1, #kept, 1000 do
+  redis.call('RPUSH', queue, unpack(kept, i, math.min(i + 999, #kept)))
+end
+if #kept > 0 and queue_ttl > 0 then
+  redis.call('PEXPIRE', queue, queue_ttl)
+end
+if lease ~= '' then
+  local held = redis.call('HGET', leases, lease)
+  local body = table.concat(taken, '\n')
+  if held then
+    body = held .. '\n' .. body
+  else
+    body = ARGV[6] .. '\n' .. body
   end
-  if #kept > 0 and ttl > 0 then
-    redis.call('PEXPIRE', KEYS[1], ttl)
-  end
+  redis.call('HSET', leases, lease, body)
+  at_least_ttl(leases, ttl)
 end
 return taken
-";
+"#;
+
+/// KEYS: queue, leases. ARGV: lease id, cap, TTL (ms). Returns how many went back.
+const GIVE_BACK: &str = r#"
+local body = redis.call('HGET', KEYS[2], ARGV[1])
+if not body then
+  return 0
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local items = split(body)
+push_front(KEYS[1], items, 2)
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+at_least_ttl(KEYS[1], tonumber(ARGV[3]))
+return #items - 1
+"#;
+
+/// KEYS: queue. ARGV: from path, from query (JSON pairs), now, the new scope (JSON).
+/// The top-level scope is the message's last key, so its last `,"s":{` starts it.
+const RESCOPE: &str = r#"
+local path, now = ARGV[1], tonumber(ARGV[3])
+local wanted = pairs_set(ARGV[2])
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+local moved = 0
+for i, item in ipairs(items) do
+  local scope = bound_scope(item, now)
+  if scope and admits(scope, path, wanted) then
+    local at, from = nil, 1
+    while true do
+      local found = string.find(item, ',"s":{', from, true)
+      if not found then
+        break
+      end
+      at, from = found, found + 1
+    end
+    if at then
+      redis.call('LSET', KEYS[1], i - 1, string.sub(item, 1, at - 1) .. ',"s":' .. ARGV[4] .. '}')
+      moved = moved + 1
+    end
+  end
+end
+return moved
+"#;
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{LUA_HELPERS}{body}"))
+}
 
 /// Tuning of a [`RedisStore`]. Every field has a default; change what you need.
 ///
@@ -122,7 +270,10 @@ impl RedisOptions {
 /// |-----------|-------|-------------|
 /// | a request's pushes ([`Store::push`]) | `MULTI RPUSH LTRIM PEXPIRE EXEC` | 1 |
 /// | [`Flash::take_all`](crate::Flash::take_all) | `LPOP key n` | 1 |
-/// | [`Flash::take`](crate::Flash::take) | a Lua script (`EVALSHA`, reloaded if missing) | 1 |
+/// | [`Flash::take`](crate::Flash::take), and every take with delivery confirmation or redirect scoping | a Lua script (`EVALSHA`, reloaded if missing) | 1 |
+/// | confirming a delivery (end of the response body) | `HDEL` | 1 |
+/// | giving leased messages back (5xx, panic, broken body) | a Lua script | 1 |
+/// | carrying scoped messages on through a second redirect | a Lua script | 1 |
 /// | [`Flash::peek`](crate::Flash::peek) | `LRANGE key 0 -1` | 1 |
 /// | [`Flash::keep`](crate::Flash::keep) (at the end of the request) | `MULTI LPUSH LTRIM PEXPIRE EXEC` | 1 |
 /// | [`Flash::clear`](crate::Flash::clear) | `DEL` | 1 |
@@ -140,8 +291,14 @@ impl RedisOptions {
 pub struct RedisStore {
     conn: ConnectionManager,
     options: RedisOptions,
-    take_kind: Script,
+    scripts: Arc<Scripts>,
     url: String,
+}
+
+struct Scripts {
+    take: Script,
+    give_back: Script,
+    rescope: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -187,7 +344,11 @@ impl RedisStore {
         RedisStore {
             conn,
             options,
-            take_kind: Script::new(TAKE_KIND),
+            scripts: Arc::new(Scripts {
+                take: script(TAKE),
+                give_back: script(GIVE_BACK),
+                rescope: script(RESCOPE),
+            }),
             url: "(connection)".to_owned(),
         }
     }
@@ -201,6 +362,12 @@ impl RedisStore {
     /// so they hold no brace and no space.
     pub fn key(&self, id: &ClientId) -> String {
         format!("{}{{{}}}", self.options.prefix, id.as_str())
+    }
+
+    /// The key of a client's leases (delivery confirmation): a hash beside the list, in the
+    /// same cluster slot.
+    pub fn lease_key(&self, id: &ClientId) -> String {
+        format!("{}:leases", self.key(id))
     }
 
     /// Runs one operation under the store's deadline.
@@ -275,6 +442,14 @@ fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
         .collect()
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn pairs_json(pairs: &[(String, String)]) -> String {
+    serde_json::to_string(pairs).unwrap_or_else(|_| "[]".to_owned())
+}
+
 impl Store for RedisStore {
     async fn push(
         &self,
@@ -285,18 +460,27 @@ impl Store for RedisStore {
         self.write(id, messages, options, false).await
     }
 
-    async fn take_all(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
         let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("LPOP");
-        cmd.arg(self.key(id)).arg(TAKE_COUNT);
-        let items: Option<Vec<Vec<u8>>> = self.bounded(cmd.query_async(&mut conn)).await?;
-        Ok(decode_all(items.unwrap_or_default()))
-    }
-
-    async fn take_kind(&self, id: &ClientId, kind: &Kind) -> Result<Vec<Message>, StoreError> {
-        let mut conn = self.conn.clone();
-        let mut invocation = self.take_kind.key(self.key(id));
-        invocation.arg(format!("{kind}|"));
+        if take.kind.is_none() && take.target.is_none() && take.lease.is_none() {
+            let mut cmd = redis::cmd("LPOP");
+            cmd.arg(self.key(id)).arg(TAKE_COUNT);
+            let items: Option<Vec<Vec<u8>>> = self.bounded(cmd.query_async(&mut conn)).await?;
+            return Ok(decode_all(items.unwrap_or_default()));
+        }
+        let mut invocation = self.scripts.take.key(self.key(id));
+        invocation
+            .key(self.lease_key(id))
+            .arg(take.kind.map_or_else(String::new, |k| format!("{k}|")))
+            .arg(take.now)
+            .arg(take.target.map_or("", |t| t.path.as_str()))
+            .arg(
+                take.target
+                    .map_or_else(|| "[]".to_owned(), |t| pairs_json(&t.query)),
+            )
+            .arg(take.lease.map_or("", |l| l.id.as_str()))
+            .arg(take.lease.map_or(0, |l| l.until))
+            .arg(take.lease.map_or(1, |l| millis(l.ttl)));
         let items: Vec<Vec<u8>> = self.bounded(invocation.invoke_async(&mut conn)).await?;
         Ok(decode_all(items))
     }
@@ -321,9 +505,45 @@ impl Store for RedisStore {
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("DEL");
-        cmd.arg(self.key(id));
+        cmd.arg(self.key(id)).arg(self.lease_key(id));
         let _: Value = self.bounded(cmd.query_async(&mut conn)).await?;
         Ok(())
+    }
+
+    async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("HDEL");
+        cmd.arg(self.lease_key(id)).arg(lease.as_str());
+        let removed: usize = self.bounded(cmd.query_async(&mut conn)).await?;
+        Ok(removed > 0)
+    }
+
+    async fn give_back(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+        options: &PushOptions,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = self.scripts.give_back.key(self.key(id));
+        invocation
+            .key(self.lease_key(id))
+            .arg(lease.as_str())
+            .arg(options.max_messages.max(1))
+            .arg(millis(options.ttl));
+        self.bounded(invocation.invoke_async(&mut conn)).await
+    }
+
+    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
+        let scope = serde_json::to_string(to).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let mut conn = self.conn.clone();
+        let mut invocation = self.scripts.rescope.key(self.key(id));
+        invocation
+            .arg(&from.path)
+            .arg(pairs_json(&from.query))
+            .arg(now_millis())
+            .arg(scope);
+        self.bounded(invocation.invoke_async(&mut conn)).await
     }
 }
 

@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Extension;
-use axum::routing::get;
+use axum::response::{IntoResponse, Response as AxumResponse};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_flash::{Flash, FlashLayer, Key};
 
-type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = AxumResponse> + Send>> + Send>;
 
 #[derive(Clone)]
 struct JobSlot(Arc<Mutex<Option<Job>>>);
@@ -28,19 +28,16 @@ pub fn key() -> Key {
     Key::from(&[42u8; 64])
 }
 
-/// The test app: `/run` executes the job carried by the request.
+/// The test app: every path executes the job carried by the request.
 pub fn app(layer: FlashLayer) -> Router {
-    Router::new().route("/run", get(run_job)).layer(layer)
+    Router::new().fallback(run_job).layer(layer)
 }
 
-async fn run_job(Extension(slot): Extension<JobSlot>, flash: Flash) -> StatusCode {
-    let job = slot.0.lock().unwrap().take();
+async fn run_job(slot: Option<Extension<JobSlot>>, flash: Flash) -> AxumResponse {
+    let job = slot.and_then(|Extension(slot)| slot.0.lock().unwrap().take());
     match job {
-        Some(job) => {
-            job(flash).await;
-            StatusCode::OK
-        }
-        None => StatusCode::INTERNAL_SERVER_ERROR,
+        Some(job) => job(flash).await,
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -85,7 +82,17 @@ impl Client {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
             self.set_cookie(Some(pair));
         }
-        res
+        // Read the body to its end, as a browser does: with delivery confirmation, a body
+        // left unread is a client that went away.
+        let (parts, body) = res.into_parts();
+        match body.collect().await {
+            Ok(collected) => Response::from_parts(parts, Body::from(collected.to_bytes())),
+            Err(error) => {
+                let mut res = Response::from_parts(parts, Body::empty());
+                res.extensions_mut().insert(BodyFailed(error.to_string()));
+                res
+            }
+        }
     }
 
     /// Runs `job` with the `Flash` of a real request and returns its result along with the
@@ -98,18 +105,43 @@ impl Client {
     {
         let out: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let sink = out.clone();
-        let job: Job = Box::new(move |flash| {
-            Box::pin(async move {
+        let res = self
+            .respond_at("/run", move |flash| async move {
                 let value = job(flash).await;
                 *sink.lock().unwrap() = Some(value);
+                StatusCode::OK.into_response()
             })
-        });
-        let mut req = Request::get("/run").body(Body::empty()).unwrap();
-        req.extensions_mut()
-            .insert(JobSlot(Arc::new(Mutex::new(Some(job)))));
-        let res = self.send(req).await;
+            .await;
         let value = out.lock().unwrap().take().expect("the job did not run");
         (value, res)
+    }
+
+    /// Sends a GET for `path` whose handler is `job`, answering what `job` returns.
+    pub async fn respond_at<F, Fut>(&self, path: &str, job: F) -> Response<Body>
+    where
+        F: FnOnce(Flash) -> Fut + Send + 'static,
+        Fut: Future<Output = AxumResponse> + Send + 'static,
+    {
+        let job: Job = Box::new(move |flash| Box::pin(job(flash)));
+        let mut req = Request::get(path).body(Body::empty()).unwrap();
+        req.extensions_mut()
+            .insert(JobSlot(Arc::new(Mutex::new(Some(job)))));
+        self.send(req).await
+    }
+
+    /// Takes all messages in a request to `path` and returns their texts.
+    pub async fn take_texts_at(&self, path: &str) -> Vec<String> {
+        let out: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let sink = out.clone();
+        let res = self
+            .respond_at(path, move |flash| async move {
+                let texts = flash.take_all().await.into_iter().map(|m| m.into_text());
+                sink.lock().unwrap().extend(texts);
+                StatusCode::OK.into_response()
+            })
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        out.lock().unwrap().clone()
     }
 
     /// [`Client::run_with_response`] when only the job's result matters.
@@ -144,3 +176,72 @@ pub async fn body_text(res: Response<Body>) -> String {
 }
 #[cfg(feature = "redis")]
 pub mod redis_server;
+
+/// A body that sends `first`, then fails: a view whose rendering breaks mid-stream.
+pub fn failing_body(first: &'static str) -> Body {
+    Body::new(FailingBody { first: Some(first) })
+}
+
+struct FailingBody {
+    first: Option<&'static str>,
+}
+
+impl http_body::Body for FailingBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(match self.first.take() {
+            Some(first) => Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                first.as_bytes(),
+            ))),
+            None => Err(std::io::Error::other("the view broke mid-body")),
+        }))
+    }
+}
+
+/// Marks a response whose body failed while [`Client::send`] read it.
+#[derive(Clone, Debug)]
+pub struct BodyFailed(pub String);
+
+/// Reads a whole body, reporting whether it failed.
+pub async fn body_result(res: Response<Body>) -> Result<String, String> {
+    if let Some(BodyFailed(error)) = res.extensions().get::<BodyFailed>() {
+        return Err(error.clone());
+    }
+    match res.into_body().collect().await {
+        Ok(collected) => Ok(String::from_utf8_lossy(&collected.to_bytes()).into_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A body that sends `chunk\n` every 10 ms, forever: only a client hanging up ends it.
+pub struct Endless {
+    tick: tokio::time::Interval,
+}
+
+impl Endless {
+    pub fn new() -> Self {
+        Endless {
+            tick: tokio::time::interval(std::time::Duration::from_millis(10)),
+        }
+    }
+}
+
+impl http_body::Body for Endless {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::ready!(self.tick.poll_tick(cx));
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
+            b"chunk\n",
+        )))))
+    }
+}

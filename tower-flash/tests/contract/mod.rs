@@ -19,11 +19,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use tower_flash::store::Take;
 use tower_flash::{
     ClientId, Error, FlashLayer, Kind, Level, MemoryStore, Message, PushOptions, Store,
 };
 
 use crate::common::{Client, app, key};
+
+mod delivery;
+#[allow(unused_imports)] // the layer tests use only the fixture trait
+pub use delivery::*;
 
 /// What a store's test provides: the store, kept alive with whatever it needs.
 pub trait Fixture: Send + Sync + 'static {
@@ -68,7 +73,27 @@ macro_rules! store_contract_tests {
             isolation_across_hundreds_of_concurrent_clients,
             race_concurrent_takes_deliver_each_message_once,
             race_pushes_against_takes_lose_nothing,
-            race_through_requests_deliver_each_message_once
+            race_through_requests_deliver_each_message_once,
+            store_lease_hides_messages_until_given_back_in_order,
+            store_release_deletes_leased_messages,
+            store_expired_leases_are_reclaimed_in_order,
+            store_race_leased_takes_deliver_each_message_once,
+            store_scoped_messages_reach_only_their_target,
+            store_rescope_carries_bound_messages_on,
+            default_mode_a_failing_view_consumes_its_messages,
+            confirmed_messages_come_back_after_a_5xx_in_order,
+            confirmed_messages_come_back_after_a_panic,
+            confirmed_messages_come_back_after_a_body_error,
+            confirmed_messages_come_back_when_the_client_disconnects_mid_body,
+            confirmed_messages_are_gone_after_a_successful_read,
+            confirmed_messages_are_confirmed_on_a_real_listener,
+            confirmed_messages_abandoned_by_a_dead_process_come_back,
+            scoped_messages_are_read_only_by_the_redirect_target,
+            scoped_messages_follow_a_redirect_chain,
+            scoped_messages_of_interleaved_tabs_stay_apart,
+            scoped_messages_fall_back_to_any_path,
+            off_site_redirects_do_not_scope,
+            expired_messages_are_never_delivered
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {
@@ -430,7 +455,7 @@ pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
         "TTL refreshed"
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.take_all(&id).await.unwrap().is_empty());
+    assert!(store.take(&id, &Take::all()).await.unwrap().is_empty());
 }
 
 pub async fn structured_data_round_trips<F: Fixture>(fx: &F) {
@@ -499,7 +524,7 @@ pub async fn store_restore_puts_messages_at_the_front<F: Fixture>(fx: &F) {
         .unwrap();
     assert_eq!(receipt.len, 4);
     assert_eq!(
-        texts(&store.take_all(&id).await.unwrap()),
+        texts(&store.take(&id, &Take::all()).await.unwrap()),
         ["a", "b", "c", "d"]
     );
 }
@@ -513,7 +538,7 @@ pub async fn store_cap_drops_oldest_and_reports_it<F: Fixture>(fx: &F) {
     let second = store.push(&id, &[info("m5")], &opts(3)).await.unwrap();
     assert_eq!((second.len, second.dropped), (3, 1));
     assert_eq!(
-        texts(&store.take_all(&id).await.unwrap()),
+        texts(&store.take(&id, &Take::all()).await.unwrap()),
         ["m3", "m4", "m5"]
     );
 }
@@ -521,11 +546,11 @@ pub async fn store_cap_drops_oldest_and_reports_it<F: Fixture>(fx: &F) {
 pub async fn store_clear_and_empty_reads<F: Fixture>(fx: &F) {
     let store = fx.store();
     let id = ClientId::random();
-    assert!(store.take_all(&id).await.unwrap().is_empty());
+    assert!(store.take(&id, &Take::all()).await.unwrap().is_empty());
     assert!(store.peek(&id).await.unwrap().is_empty());
     assert!(
         store
-            .take_kind(&id, &Kind::from(Level::Info))
+            .take(&id, &Take::kind(&Kind::from(Level::Info)))
             .await
             .unwrap()
             .is_empty()
@@ -533,7 +558,7 @@ pub async fn store_clear_and_empty_reads<F: Fixture>(fx: &F) {
     store.clear(&id).await.unwrap();
     store.push(&id, &[info("a")], &opts(10)).await.unwrap();
     store.clear(&id).await.unwrap();
-    assert!(store.take_all(&id).await.unwrap().is_empty());
+    assert!(store.take(&id, &Take::all()).await.unwrap().is_empty());
 }
 
 // ----- isolation and races -----
@@ -591,9 +616,13 @@ pub async fn race_concurrent_takes_deliver_each_message_once<F: Fixture>(fx: &F)
                 let id = id.clone();
                 tokio::spawn(async move {
                     match t % 3 {
-                        0 => store.take_all(&id).await,
-                        1 => store.take_kind(&id, &Kind::from(Level::Info)).await,
-                        _ => store.take_kind(&id, &Kind::from(Level::Error)).await,
+                        0 => store.take(&id, &Take::all()).await,
+                        1 => store.take(&id, &Take::kind(&Kind::from(Level::Info))).await,
+                        _ => {
+                            store
+                                .take(&id, &Take::kind(&Kind::from(Level::Error)))
+                                .await
+                        }
                     }
                     .unwrap()
                 })
@@ -605,7 +634,7 @@ pub async fn race_concurrent_takes_deliver_each_message_once<F: Fixture>(fx: &F)
                 *seen.entry(m.into_text()).or_default() += 1;
             }
         }
-        for m in store.take_all(&id).await.unwrap() {
+        for m in store.take(&id, &Take::all()).await.unwrap() {
             *seen.entry(m.into_text()).or_default() += 1;
         }
         for m in &batch {
@@ -648,7 +677,7 @@ pub async fn race_pushes_against_takes_lose_nothing<F: Fixture>(fx: &F) {
             while done.load(std::sync::atomic::Ordering::SeqCst) < PUSHERS {
                 got.extend(
                     store
-                        .take_all(&id)
+                        .take(&id, &Take::all())
                         .await
                         .unwrap()
                         .into_iter()
@@ -679,7 +708,7 @@ pub async fn race_pushes_against_takes_lose_nothing<F: Fixture>(fx: &F) {
     }
     all.extend(
         store
-            .take_all(&id)
+            .take(&id, &Take::all())
             .await
             .unwrap()
             .into_iter()

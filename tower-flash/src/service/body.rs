@@ -1,0 +1,126 @@
+//! [`FlashBody`]: the response body, which confirms delivery when it has been sent whole.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use crate::flash::Flash;
+
+type Confirming = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+pin_project! {
+    /// The body of a response that went through [`FlashLayer`](crate::FlashLayer): the
+    /// handler's body, unchanged, except that with delivery confirmation the messages the
+    /// request took are confirmed once the body has been streamed to its end, and given back
+    /// if it fails or is dropped unfinished (a client that went away).
+    ///
+    /// Servers stop polling a body once it has produced all the bytes its length promised,
+    /// so the end is detected with the last frame: that frame is held back until the
+    /// confirmation is stored, then handed on.
+    pub struct FlashBody<B: Body> {
+        #[pin]
+        inner: Option<B>,
+        flash: Option<Flash>,
+        confirming: Option<Confirming>,
+        last: Option<Frame<B::Data>>,
+    }
+}
+
+impl<B: Body> FlashBody<B> {
+    /// The handler's body as it is.
+    pub(crate) fn plain(inner: B) -> Self {
+        FlashBody {
+            inner: Some(inner),
+            flash: None,
+            confirming: None,
+            last: None,
+        }
+    }
+
+    /// The handler's body, confirming `flash`'s lease when it ends.
+    pub(crate) fn confirming(inner: B, flash: Flash) -> Self {
+        FlashBody {
+            inner: Some(inner),
+            flash: Some(flash),
+            confirming: None,
+            last: None,
+        }
+    }
+
+    /// An empty body (the 500 of `OnStoreError::Fail`).
+    pub(crate) fn empty() -> Self {
+        FlashBody {
+            inner: None,
+            flash: None,
+            confirming: None,
+            last: None,
+        }
+    }
+}
+
+impl<B: Body> Body for FlashBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        if let Some(confirming) = this.confirming.as_mut() {
+            ready!(confirming.as_mut().poll(cx));
+            *this.confirming = None;
+            return Poll::Ready(this.last.take().map(Ok));
+        }
+        let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let frame = ready!(inner.as_mut().poll_frame(cx));
+        let ended = match &frame {
+            Some(Ok(_)) => inner.is_end_stream(),
+            Some(Err(_)) => {
+                if let Some(flash) = this.flash.take() {
+                    flash.abandon_delivery();
+                }
+                false
+            }
+            None => true,
+        };
+        let Some(flash) = this.flash.take().filter(|_| ended) else {
+            return Poll::Ready(frame);
+        };
+        *this.last = frame.and_then(Result::ok);
+        let mut confirming: Confirming = Box::pin(async move { flash.confirm_delivery().await });
+        if confirming.as_mut().poll(cx).is_pending() {
+            *this.confirming = Some(confirming);
+            return Poll::Pending;
+        }
+        Poll::Ready(this.last.take().map(Ok))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        // With a lease to confirm, the server must poll once more to learn that the body
+        // ended: that poll is the confirmation.
+        self.flash.is_none()
+            && self.confirming.is_none()
+            && self.last.is_none()
+            && self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}
+
+impl<B: Body> std::fmt::Debug for FlashBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlashBody")
+            .field("confirms_delivery", &self.flash.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,583 @@
+//! Contract cases for delivery confirmation, redirect-scoped messages and per-message
+//! expiry: through the `Store` API and through real requests.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Redirect};
+use http::StatusCode;
+use tower_flash::store::{Lease, LeaseId, Take, Target};
+use tower_flash::{ClientId, Level, Message, Scope, Store};
+
+use super::{Fixture, info, layer, opts, texts};
+use crate::common::{Client, app, body_result, failing_body};
+
+fn lease(until_from_now_ms: i64) -> Lease {
+    let now = now_ms();
+    Lease {
+        id: LeaseId::new(),
+        until: now.saturating_add_signed(until_from_now_ms),
+        ttl: Duration::from_secs(60),
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn target(path: &str, query: &[(&str, &str)]) -> Target {
+    Target {
+        path: path.to_owned(),
+        query: query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+fn scoped(text: &str, path: &str, params: &[(&str, &str)], until: u64) -> Message {
+    let mut message = info(text);
+    let scope = Scope {
+        path: path.to_owned(),
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        until,
+    };
+    // Scopes are set by the layer; a store test sets one through the wire encoding.
+    let mut json: serde_json::Value = serde_json::from_slice(&message.encode()[5..]).unwrap();
+    json["s"] = serde_json::to_value(&scope).unwrap();
+    let encoded = [b"info|".as_slice(), json.to_string().as_bytes()].concat();
+    message = Message::decode(&encoded).unwrap();
+    assert_eq!(message.scope(), Some(&scope));
+    message
+}
+
+// ----- leases, through the Store API -----
+
+pub async fn store_lease_hides_messages_until_given_back_in_order<F: Fixture>(fx: &F) {
+    let store = fx.store();
+    let id = ClientId::random();
+    store
+        .push(&id, &[info("a"), info("b")], &opts(10))
+        .await
+        .unwrap();
+    let held = lease(30_000);
+    let taken = store.take(&id, &Take::all().leased(&held)).await.unwrap();
+    assert_eq!(texts(&taken), ["a", "b"]);
+    assert!(
+        store.peek(&id).await.unwrap().is_empty(),
+        "leased messages are not queued"
+    );
+    let other = lease(30_000);
+    assert!(
+        store
+            .take(&id, &Take::all().leased(&other))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.take(&id, &Take::all()).await.unwrap().is_empty());
+    store.push(&id, &[info("c")], &opts(10)).await.unwrap();
+    assert_eq!(store.give_back(&id, &held.id, &opts(10)).await.unwrap(), 2);
+    assert_eq!(
+        store.give_back(&id, &held.id, &opts(10)).await.unwrap(),
+        0,
+        "once"
+    );
+    assert_eq!(
+        texts(&store.take(&id, &Take::all()).await.unwrap()),
+        ["a", "b", "c"]
+    );
+}
+
+pub async fn store_release_deletes_leased_messages<F: Fixture>(fx: &F) {
+    let store = fx.store();
+    let id = ClientId::random();
+    store.push(&id, &[info("a")], &opts(10)).await.unwrap();
+    let held = lease(30_000);
+    store.take(&id, &Take::all().leased(&held)).await.unwrap();
+    assert!(store.release(&id, &held.id).await.unwrap());
+    assert!(
+        !store.release(&id, &held.id).await.unwrap(),
+        "already released"
+    );
+    assert_eq!(store.give_back(&id, &held.id, &opts(10)).await.unwrap(), 0);
+    let next = lease(30_000);
+    assert!(
+        store
+            .take(&id, &Take::all().leased(&next))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A process took messages under a lease and died: after the lease ends, the next leased
+/// take reclaims them, oldest lease first, ahead of newer messages.
+pub async fn store_expired_leases_are_reclaimed_in_order<F: Fixture>(fx: &F) {
+    let store = fx.store();
+    let id = ClientId::random();
+    store
+        .push(&id, &[info("a"), info("b")], &opts(10))
+        .await
+        .unwrap();
+    let dead_1 = lease(150);
+    store
+        .take(&id, &Take::kind(&Level::Info.into()).leased(&dead_1))
+        .await
+        .unwrap();
+    store.push(&id, &[info("c")], &opts(10)).await.unwrap();
+    let dead_2 = lease(150);
+    store.take(&id, &Take::all().leased(&dead_2)).await.unwrap();
+    store.push(&id, &[info("d")], &opts(10)).await.unwrap();
+    let live = lease(30_000);
+    let early = store.take(&id, &Take::all().leased(&live)).await.unwrap();
+    assert_eq!(texts(&early), ["d"], "live leases are not reclaimed");
+    store.give_back(&id, &live.id, &opts(10)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = lease(30_000);
+    let taken = store.take(&id, &Take::all().leased(&next)).await.unwrap();
+    assert_eq!(texts(&taken), ["a", "b", "c", "d"]);
+    assert!(
+        !store.release(&id, &dead_1.id).await.unwrap(),
+        "a reclaimed lease is gone"
+    );
+    assert!(store.release(&id, &next.id).await.unwrap());
+}
+
+/// Leased takes racing for one client: each message is handed out once.
+pub async fn store_race_leased_takes_deliver_each_message_once<F: Fixture>(fx: &F) {
+    let store = fx.store();
+    let id = ClientId::random();
+    let (mut duplicates, mut losses) = (0, 0);
+    for round in 0..300 {
+        let sent: Vec<Message> = (0..4).map(|i| info(&format!("{round}/{i}"))).collect();
+        store.push(&id, &sent, &opts(64)).await.unwrap();
+        let takers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, id) = (store.clone(), id.clone());
+                tokio::spawn(async move {
+                    let held = lease(30_000);
+                    let got = store.take(&id, &Take::all().leased(&held)).await.unwrap();
+                    store.release(&id, &held.id).await.unwrap();
+                    got
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for t in takers {
+            seen.extend(t.await.unwrap().into_iter().map(Message::into_text));
+        }
+        let unique: HashSet<&String> = seen.iter().collect();
+        duplicates += seen.len() - unique.len();
+        losses += sent.len() - unique.len();
+    }
+    println!("leased race: duplicates={duplicates} losses={losses}");
+    assert_eq!((duplicates, losses), (0, 0), "duplicates and losses");
+}
+
+// ----- scopes, through the Store API -----
+
+pub async fn store_scoped_messages_reach_only_their_target<F: Fixture>(fx: &F) {
+    let store = fx.store();
+    let id = ClientId::random();
+    let later = now_ms() + 60_000;
+    store
+        .push(
+            &id,
+            &[
+                scoped("to target", "/target", &[], later),
+                info("anywhere"),
+                scoped("to tab 2", "/target", &[("tab", "2")], later),
+                scoped("fell back", "/gone", &[], now_ms() - 1),
+            ],
+            &opts(10),
+        )
+        .await
+        .unwrap();
+    let other = target("/other", &[]);
+    let got = store.take(&id, &Take::all().at(&other)).await.unwrap();
+    assert_eq!(texts(&got), ["anywhere", "fell back"]);
+    let plain = target("/target", &[]);
+    let got = store.take(&id, &Take::all().at(&plain)).await.unwrap();
+    assert_eq!(texts(&got), ["to target"], "tab 2 needs its parameter");
+    let tab = target("/target", &[("x", "1"), ("tab", "2")]);
+    let got = store.take(&id, &Take::all().at(&tab)).await.unwrap();
+    assert_eq!(texts(&got), ["to tab 2"]);
+    assert!(store.peek(&id).await.unwrap().is_empty());
+}
+
+pub async fn store_rescope_carries_bound_messages_on<F: Fixture>(fx: &F) {
+    let store = fx.store();
+    let id = ClientId::random();
+    let later = now_ms() + 60_000;
+    let data_with_s = info("tricky").with_data(serde_json::json!({"s": {"p": "/a"}}));
+    store
+        .push(
+            &id,
+            &[
+                scoped("hop", "/a", &[], later),
+                scoped("stay", "/elsewhere", &[], later),
+                data_with_s,
+            ],
+            &opts(10),
+        )
+        .await
+        .unwrap();
+    let next = Scope {
+        path: "/b".to_owned(),
+        params: vec![("step".to_owned(), "2".to_owned())],
+        until: later,
+    };
+    let moved = store.rescope(&id, &target("/a", &[]), &next).await.unwrap();
+    assert_eq!(moved, 1);
+    let a = target("/a", &[]);
+    assert_eq!(
+        texts(&store.take(&id, &Take::all().at(&a)).await.unwrap()),
+        ["tricky"]
+    );
+    let b = target("/b", &[("step", "2")]);
+    let got = store.take(&id, &Take::all().at(&b)).await.unwrap();
+    assert_eq!(texts(&got), ["hop"]);
+    assert_eq!(got[0].scope(), Some(&next));
+    let left = store.peek(&id).await.unwrap();
+    assert_eq!(texts(&left), ["stay"]);
+}
+
+// ----- delivery confirmation, through requests -----
+
+fn confirming<F: Fixture>(fx: &F) -> axum::Router {
+    app(layer(fx).confirm_delivery())
+}
+
+async fn seed(client: &Client, texts: &'static [&'static str]) {
+    client
+        .run(move |flash| async move { flash.push_all("info", texts.iter().copied()).unwrap() })
+        .await;
+}
+
+/// What a failing view does to the messages it took, per mode.
+pub async fn default_mode_a_failing_view_consumes_its_messages<F: Fixture>(fx: &F) {
+    let client = Client::new(&app(layer(fx)));
+    seed(&client, &["a"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            flash.take_all().await;
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(client.take_texts().await.is_empty(), "consumed on read");
+}
+
+pub async fn confirmed_messages_come_back_after_a_5xx_in_order<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a", "b"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            assert_eq!(flash.take_all().await.len(), 2);
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    seed(&client, &["c"]).await;
+    assert_eq!(client.take_texts().await, ["a", "b", "c"]);
+    assert!(
+        client.take_texts().await.is_empty(),
+        "gone after a successful read"
+    );
+}
+
+async fn panicking_view(flash: tower_flash::Flash) -> &'static str {
+    assert!(!flash.take_all().await.is_empty());
+    panic!("the view panicked after taking its messages")
+}
+
+pub async fn confirmed_messages_come_back_after_a_panic<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    // CatchPanicLayer inside FlashLayer (recommended): the flash layer sees the 500 and
+    // gives the messages back before the response leaves.
+    let inside = axum::Router::new()
+        .fallback(panicking_view)
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(layer(fx).confirm_delivery());
+    seed(&client, &["a", "b"]).await;
+    let res = client.with_app(&inside).send(get("/read")).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(client.take_texts().await, ["a", "b"]);
+
+    // CatchPanicLayer outside FlashLayer: the panic unwinds through the flash layer, whose
+    // dropped handle gives the messages back in the background.
+    let outside = axum::Router::new()
+        .fallback(panicking_view)
+        .layer(layer(fx).confirm_delivery())
+        .layer(tower_http::catch_panic::CatchPanicLayer::new());
+    seed(&client, &["c"]).await;
+    let res = client.with_app(&outside).send(get("/read")).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(eventually_texts(&client).await, ["c"]);
+}
+
+fn get(path: &str) -> http::Request<axum::body::Body> {
+    http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+/// A real listener; the client reads the start of an endless body, then hangs up.
+pub async fn confirmed_messages_come_back_when_the_client_disconnects_mid_body<F: Fixture>(fx: &F) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let router = confirming(fx);
+    let client = Client::new(&router);
+    seed(&client, &["a", "b"]).await;
+    let cookie = client.cookie().unwrap();
+    let endless = axum::Router::new()
+        .fallback(|flash: tower_flash::Flash| async move {
+            assert_eq!(flash.take_all().await.len(), 2);
+            axum::response::Response::new(axum::body::Body::new(crate::common::Endless::new()))
+        })
+        .layer(layer(fx).confirm_delivery());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, endless).await });
+
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /read HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n");
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&seen).contains("chunk") {
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("the body started")
+            .unwrap();
+        assert!(n > 0, "the server closed the connection");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"));
+    drop(conn);
+    assert_eq!(eventually_texts(&client).await, ["a", "b"]);
+    server.abort();
+}
+
+/// The give-back of a dropped handle runs in the background: poll for it briefly.
+async fn eventually_texts(client: &Client) -> Vec<String> {
+    for _ in 0..100 {
+        let got = client.take_texts().await;
+        if !got.is_empty() {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Vec::new()
+}
+
+pub async fn confirmed_messages_come_back_after_a_body_error<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a", "b"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            flash.take_all().await;
+            axum::response::Response::new(failing_body("<html>half a page"))
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body_result(res).await.is_err(), "the body fails mid-stream");
+    assert_eq!(eventually_texts(&client).await, ["a", "b"]);
+}
+
+pub async fn confirmed_messages_are_gone_after_a_successful_read<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            let texts = flash.take_all().await.texts().join(",");
+            texts.into_response()
+        })
+        .await;
+    assert_eq!(body_result(res).await.unwrap(), "a");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(client.take_texts().await.is_empty());
+    // And a response that took nothing holds no lease and confirms nothing.
+    let res = client
+        .respond_at("/x", |_| async { "ok".into_response() })
+        .await;
+    assert_eq!(body_result(res).await.unwrap(), "ok");
+}
+
+/// On a real listener with a `Content-Length` body: the server must still poll the body to
+/// its end, which confirms the delivery.
+pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx: &F) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a", "b"]).await;
+    let cookie = client.cookie().unwrap();
+    let page = axum::Router::new()
+        .fallback(
+            |flash: tower_flash::Flash| async move { flash.take_all().await.texts().join(",") },
+        )
+        .layer(layer(fx).confirm_delivery());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, page).await });
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /read HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), conn.read_to_string(&mut response))
+        .await
+        .expect("the response ended")
+        .unwrap();
+    assert!(response.contains("content-length: 3"), "{response}");
+    assert!(response.ends_with("a,b"), "{response}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        client.take_texts().await.is_empty(),
+        "confirmed: not shown again"
+    );
+    server.abort();
+}
+
+/// A request took messages under a lease and its process died: after the lease timeout the
+/// next request gets them.
+pub async fn confirmed_messages_abandoned_by_a_dead_process_come_back<F: Fixture>(fx: &F) {
+    let client = Client::new(&app(layer(fx).lease_timeout(Duration::from_millis(200))));
+    seed(&client, &["a"]).await;
+    let id = client
+        .run(|flash| async move { flash.client_id().unwrap() })
+        .await;
+    // The "dead process": a store handle that leases and never answers.
+    let dead = lease(200);
+    let taken = fx
+        .store()
+        .take(&id, &Take::all().leased(&dead))
+        .await
+        .unwrap();
+    assert_eq!(texts(&taken), ["a"]);
+    assert!(
+        client.take_texts().await.is_empty(),
+        "not while the lease lives"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(client.take_texts().await, ["a"]);
+    assert!(client.take_texts().await.is_empty());
+}
+
+// ----- redirect scoping, through requests -----
+
+fn scoping<F: Fixture>(fx: &F) -> axum::Router {
+    app(layer(fx).scope_to_redirects())
+}
+
+async fn post_and_redirect(client: &Client, text: &'static str, to: &'static str) {
+    let res = client
+        .respond_at("/form", move |flash| async move {
+            flash.info(text).unwrap();
+            Redirect::to(to).into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+pub async fn scoped_messages_are_read_only_by_the_redirect_target<F: Fixture>(fx: &F) {
+    let client = Client::new(&scoping(fx));
+    post_and_redirect(&client, "saved", "/page/target").await;
+    assert!(
+        client.take_texts_at("/read").await.is_empty(),
+        "an XHR poll"
+    );
+    assert!(
+        client.take_texts_at("/page/other").await.is_empty(),
+        "another tab"
+    );
+    assert!(
+        client.take_texts_at("/favicon.ico").await.is_empty(),
+        "an asset"
+    );
+    assert_eq!(client.take_texts_at("/page/target").await, ["saved"]);
+    assert!(client.take_texts_at("/page/target").await.is_empty());
+}
+
+pub async fn scoped_messages_follow_a_redirect_chain<F: Fixture>(fx: &F) {
+    let client = Client::new(&scoping(fx));
+    post_and_redirect(&client, "logged in", "/after-login").await;
+    let res = client
+        .respond_at("/after-login", |_flash| async {
+            Redirect::to("/dashboard?tab=news").into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(client.take_texts_at("/after-login").await.is_empty());
+    assert!(
+        client.take_texts_at("/dashboard").await.is_empty(),
+        "needs tab=news"
+    );
+    assert_eq!(
+        client.take_texts_at("/dashboard?tab=news&x=1").await,
+        ["logged in"]
+    );
+}
+
+pub async fn scoped_messages_of_interleaved_tabs_stay_apart<F: Fixture>(fx: &F) {
+    let client = Client::new(&scoping(fx));
+    post_and_redirect(&client, "one saved", "/page/one").await;
+    post_and_redirect(&client, "two saved", "/page/two").await;
+    client
+        .run(|flash| async move { flash.info("unscoped").unwrap() })
+        .await;
+    assert_eq!(
+        client.take_texts_at("/page/two").await,
+        ["two saved", "unscoped"]
+    );
+    assert_eq!(client.take_texts_at("/page/one").await, ["one saved"]);
+}
+
+pub async fn scoped_messages_fall_back_to_any_path<F: Fixture>(fx: &F) {
+    let client = Client::new(&app(layer(fx).scope_fallback(Duration::from_millis(200))));
+    post_and_redirect(&client, "late", "/never-visited").await;
+    assert!(client.take_texts_at("/elsewhere").await.is_empty());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(client.take_texts_at("/elsewhere").await, ["late"]);
+}
+
+pub async fn off_site_redirects_do_not_scope<F: Fixture>(fx: &F) {
+    let client = Client::new(&scoping(fx));
+    post_and_redirect(&client, "bye", "https://elsewhere.example/").await;
+    assert_eq!(client.take_texts_at("/anything").await, ["bye"]);
+}
+
+// ----- per-message expiry -----
+
+pub async fn expired_messages_are_never_delivered<F: Fixture>(fx: &F) {
+    let client = Client::new(&app(layer(fx)));
+    client
+        .run(|flash| async move {
+            flash
+                .push_message(info("short").expires_in(Duration::from_millis(100)))
+                .unwrap();
+            flash
+                .push_message(info("long").expires_in(Duration::from_secs(60)))
+                .unwrap();
+            flash.info("store ttl").unwrap();
+        })
+        .await;
+    let peeked = client
+        .run(|flash| async move { flash.peek().await.len() })
+        .await;
+    assert_eq!(peeked, 3);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let peeked = client
+        .run(|flash| async move { flash.peek().await.texts().join(",") })
+        .await;
+    assert_eq!(peeked, "long,store ttl");
+    assert_eq!(client.take_texts().await, ["long", "store ttl"]);
+}
