@@ -45,7 +45,10 @@ pub fn app(key: Key) -> Result<Router, minijinja::Error> {
         // The demo serves plain http://, and a `Secure` cookie is not sent back over plain
         // http (browsers make an exception for localhost only). Behind HTTPS, keep the
         // default, `secure(true)`.
-        .secure(false);
+        .secure(false)
+        // Messages a page took are gone only once that page was sent whole: if rendering
+        // fails (a 500) or the browser gives up mid-page, they are shown on the next page.
+        .confirm_delivery();
     let router = Router::new()
         .route("/", get(handlers::show_guestbook))
         .route("/entries", post(handlers::sign_guestbook))
