@@ -1,0 +1,2 @@
+//! `bench-report`: writes BENCHMARKS.md from a run's results.
+fn main() {}

@@ -1,0 +1,1 @@
+//! `BENCHMARKS.md` and its chart, from the results of one run.
