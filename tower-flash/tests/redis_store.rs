@@ -366,3 +366,121 @@ async fn outage_requests_stay_fast_and_service_recovers_without_a_restart() {
     assert_eq!(client.take_texts().await, ["after"]);
     drop(server);
 }
+
+/// Round trips the server saw: its count of socket reads, less the one of the `INFO` call
+/// that reads it. (Commands are printed too: a `MULTI … EXEC` pipeline is one round trip but
+/// five commands.)
+fn reads_and_commands(conn: &mut redis::Connection) -> (u64, u64) {
+    let info: String = redis::cmd("INFO").arg("stats").query(conn).unwrap();
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (
+        field("total_reads_processed"),
+        field("total_commands_processed"),
+    )
+}
+
+/// The round-trip budget: 0 for a request without a cookie, 0 for one with a cookie that
+/// touches no message, 1 for a request that pushes any number of messages, 1 per take.
+#[tokio::test]
+async fn round_trip_budget_per_request() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.unwrap();
+    let router = app(FlashLayer::new(store, key()).secure(false));
+    let mut inspect = server.inspect();
+    let client = Client::new(&router);
+    // Warm up: connect, load the scripts.
+    client
+        .run(|flash| async move { flash.info("warm").unwrap() })
+        .await;
+    client
+        .run(|flash| async move { flash.take("info").await.len() })
+        .await;
+
+    let mut cases: Vec<(&str, u64, u64, u64)> = Vec::new();
+    const N: u64 = 20;
+
+    let before = reads_and_commands(&mut inspect);
+    for _ in 0..N {
+        let stranger = Client::new(&router);
+        stranger
+            .run(|flash| async move { flash.take_all().await.len() + flash.peek().await.len() })
+            .await;
+    }
+    let after = reads_and_commands(&mut inspect);
+    cases.push((
+        "no cookie, reads",
+        after.0 - before.0 - 1,
+        after.1 - before.1 - 1,
+        0,
+    ));
+
+    let before = reads_and_commands(&mut inspect);
+    for _ in 0..N {
+        client.run(|_flash| async move {}).await;
+    }
+    let after = reads_and_commands(&mut inspect);
+    cases.push((
+        "cookie, no message touched",
+        after.0 - before.0 - 1,
+        after.1 - before.1 - 1,
+        0,
+    ));
+
+    let before = reads_and_commands(&mut inspect);
+    for i in 0..N {
+        client
+            .run(move |flash| async move {
+                for j in 0..=i % 5 {
+                    flash.info(format!("{i}/{j}")).unwrap();
+                }
+            })
+            .await;
+    }
+    let after = reads_and_commands(&mut inspect);
+    cases.push((
+        "pushes 1 to 5 messages",
+        after.0 - before.0 - 1,
+        after.1 - before.1 - 1,
+        N,
+    ));
+
+    let before = reads_and_commands(&mut inspect);
+    for _ in 0..N {
+        client
+            .run(|flash| async move { flash.take_all().await.len() })
+            .await;
+    }
+    let after = reads_and_commands(&mut inspect);
+    cases.push((
+        "take_all",
+        after.0 - before.0 - 1,
+        after.1 - before.1 - 1,
+        N,
+    ));
+
+    let before = reads_and_commands(&mut inspect);
+    for _ in 0..N {
+        client
+            .run(|flash| async move { flash.take("error").await.len() })
+            .await;
+    }
+    let after = reads_and_commands(&mut inspect);
+    cases.push((
+        "take(kind)",
+        after.0 - before.0 - 1,
+        after.1 - before.1 - 1,
+        N,
+    ));
+
+    for (label, round_trips, commands, expected) in &cases {
+        println!("{label}: {N} requests, {round_trips} round trips, {commands} commands");
+        assert_eq!(round_trips, expected, "{label}");
+    }
+}
