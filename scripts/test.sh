@@ -6,14 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
-    echo "redis-server is missing: installing it with apt-get"
-    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
-    # Debian's package starts a system-wide server; the tests start their own.
-    $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
-fi
+. scripts/lib.sh
+ensure_redis
 
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "cargo-nextest is missing: installing it (cargo install cargo-nextest --locked)"

@@ -1,1 +1,445 @@
-//! `BENCHMARKS.md` and its chart, from the results of one run.
+//! `BENCHMARKS.md` and its chart, from the results of one run of `bench/run.sh`.
+//!
+//! The results file holds one JSON object per line: load outcomes ([`Outcome`]), and lines
+//! with a `"kind"` for everything else a run measures (the machine, Redis round trips and
+//! memory per message, the soak).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use serde::Deserialize;
+
+/// A load outcome, as `flash-load --json` prints it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Outcome {
+    /// The scenario.
+    pub scenario: String,
+    /// The store.
+    pub label: String,
+    /// Virtual users.
+    pub users: usize,
+    /// Seconds measured.
+    pub seconds: f64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Median latency, µs.
+    pub p50_us: u64,
+    /// 99th percentile, µs.
+    pub p99_us: u64,
+    /// Maximum, µs.
+    pub max_us: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Correctness counters.
+    pub lost: u64,
+    /// Messages read twice.
+    pub duplicated: u64,
+    /// Someone else's messages.
+    pub foreign: u64,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// Load outcomes, by store then scenario.
+    pub outcomes: Vec<Outcome>,
+    /// Other measurements, by kind: the raw JSON objects.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Results {
+    /// Parses a results file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut results = Results::default();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let value: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+            match value.get("kind").and_then(|k| k.as_str()) {
+                Some(kind) => {
+                    results.extra.insert(kind.to_owned(), value);
+                }
+                None => results.outcomes.push(
+                    serde_json::from_value(value).map_err(|e| format!("line {}: {e}", n + 1))?,
+                ),
+            }
+        }
+        Ok(results)
+    }
+
+    fn get(&self, label: &str, scenario: &str) -> Option<&Outcome> {
+        self.outcomes
+            .iter()
+            .find(|o| o.label == label && o.scenario == scenario)
+    }
+
+    fn labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = Vec::new();
+        for o in &self.outcomes {
+            if !labels.contains(&o.label) {
+                labels.push(o.label.clone());
+            }
+        }
+        labels
+    }
+
+    fn scenarios(&self) -> Vec<String> {
+        let mut scenarios: Vec<String> = Vec::new();
+        for o in &self.outcomes {
+            if !scenarios.contains(&o.scenario) {
+                scenarios.push(o.scenario.clone());
+            }
+        }
+        scenarios
+    }
+
+    /// `scenario` on `label` over `bare` on the same store, as measured in this run.
+    fn ratio(&self, label: &str, scenario: &str) -> Option<f64> {
+        let bare = self.get(label, "bare")?.rps;
+        Some(self.get(label, scenario)?.rps / bare)
+    }
+
+    fn extra_f64(&self, kind: &str, field: &str) -> Option<f64> {
+        self.extra.get(kind)?.get(field)?.as_f64()
+    }
+}
+
+/// One target of the performance issue, checked against the run.
+struct Target {
+    what: &'static str,
+    goal: String,
+    measured: Option<f64>,
+    met: Option<bool>,
+}
+
+fn targets(r: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    let mut ratio_target = |what: &'static str, label: &str, scenario: &str, min: f64| {
+        let measured = r.ratio(label, scenario);
+        out.push(Target {
+            what,
+            goal: format!("≥ {min:.2} × bare"),
+            measured,
+            met: measured.map(|m| m >= min),
+        });
+    };
+    ratio_target(
+        "health on memory (layer present, unused)",
+        "memory",
+        "health",
+        0.97,
+    );
+    ratio_target("health on Redis", "redis", "health", 0.97);
+    ratio_target("cycle on memory", "memory", "cycle", 0.6);
+    ratio_target("cycle on Redis", "redis", "cycle", 0.4);
+    let redis_vs_memory = match (r.get("redis", "cycle"), r.get("memory", "cycle")) {
+        (Some(redis), Some(memory)) => Some(redis.rps / memory.rps),
+        _ => None,
+    };
+    out.push(Target {
+        what: "cycle on Redis vs cycle on memory",
+        goal: "≥ 0.80 ×".to_owned(),
+        measured: redis_vs_memory,
+        met: redis_vs_memory.map(|m| m >= 0.8),
+    });
+    let per_message = r.extra_f64("memory", "bytes_per_message");
+    out.push(Target {
+        what: "Redis memory per pending message",
+        goal: "≤ 200 bytes".to_owned(),
+        measured: per_message,
+        met: per_message.map(|b| b <= 200.0),
+    });
+    let counters: u64 = r
+        .outcomes
+        .iter()
+        .map(|o| o.lost + o.duplicated + o.foreign)
+        .sum();
+    out.push(Target {
+        what: "correctness counters, every scenario and store",
+        goal: "all 0".to_owned(),
+        measured: Some(counters as f64),
+        met: Some(counters == 0),
+    });
+    if let Some(growth) = r.extra_f64("soak", "rss_growth_after_warmup") {
+        out.push(Target {
+            what: "soak: resident memory growth after warm-up",
+            goal: "< 10 %".to_owned(),
+            measured: Some(growth * 100.0),
+            met: Some(growth < 0.10),
+        });
+        let without_ttl = r.extra_f64("soak", "keys_without_ttl").unwrap_or(f64::NAN);
+        out.push(Target {
+            what: "soak: Redis keys without a TTL",
+            goal: "0".to_owned(),
+            measured: Some(without_ttl),
+            met: Some(without_ttl == 0.0),
+        });
+    }
+    out
+}
+
+/// Writes the report (Markdown) and the chart (`chart` path, SVG).
+pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
+    draw(r, chart).map_err(|e| format!("chart: {e}"))?;
+    let chart_name = chart
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut md = String::new();
+    let machine = r.extra.get("machine");
+    let field = |name: &str| {
+        machine
+            .and_then(|m| m.get(name))
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Generated by `bash bench/run.sh{}` on {} (commit {}, {} cores; {}). \
+         Ratios compare scenarios measured in this same run: this machine is shared and \
+         noisy, absolute figures move between runs, ratios much less.\n",
+        field("args"),
+        field("date"),
+        field("commit"),
+        field("cores"),
+        field("pinning"),
+    );
+    let _ = writeln!(
+        md,
+        "![throughput and p99 per scenario and store]({chart_name})\n"
+    );
+    let _ = writeln!(md, "## Results\n");
+    let _ = writeln!(
+        md,
+        "{} virtual users per run, each with its own cookie jar and keep-alive connection; \
+         {} s measured after a warm-up. `race` users have two connections.\n",
+        r.outcomes.first().map_or(0, |o| o.users),
+        r.outcomes.first().map_or(0.0, |o| o.seconds),
+    );
+    let _ = writeln!(
+        md,
+        "| store | scenario | req/s | × bare | p50 µs | p99 µs | max µs | errors | lost | duplicated | foreign |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for label in r.labels() {
+        for scenario in r.scenarios() {
+            if let Some(o) = r.get(&label, &scenario) {
+                let _ = writeln!(
+                    md,
+                    "| {label} | {scenario} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    o.rps,
+                    r.ratio(&label, &scenario)
+                        .map_or_else(|| "–".to_owned(), |x| format!("{x:.2}")),
+                    o.p50_us,
+                    o.p99_us,
+                    o.max_us,
+                    o.errors,
+                    o.lost,
+                    o.duplicated,
+                    o.foreign
+                );
+            }
+        }
+    }
+    let _ = writeln!(md, "\n## Targets\n");
+    let _ = writeln!(md, "| target | goal | measured | met |");
+    let _ = writeln!(md, "|---|---|---:|---|");
+    for t in targets(r) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.what,
+            t.goal,
+            t.measured
+                .map_or_else(|| "not measured".to_owned(), |m| format!("{m:.2}")),
+            match t.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "–",
+            }
+        );
+    }
+    if let Some(cost) = r.extra.get("redis-cost") {
+        let _ = writeln!(md, "\n## Redis cost per redirect cycle\n");
+        let _ = writeln!(
+            md,
+            "Measured from Redis's own counters (`INFO stats`) over {} cycles of `cycle` \
+             (set → 302 → read): **{:.2} round trips** and {:.2} commands per cycle (the \
+             push is one `MULTI RPUSH LTRIM PEXPIRE EXEC` pipeline, the read one `LPOP`).\n",
+            cost.get("cycles").and_then(|v| v.as_u64()).unwrap_or(0),
+            cost.get("round_trips_per_cycle")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN),
+            cost.get("commands_per_cycle")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN),
+        );
+    }
+    if let Some(mem) = r.extra.get("memory") {
+        let _ = writeln!(md, "\n## Redis memory per pending message\n");
+        let _ = writeln!(
+            md,
+            "{} clients with one pending message each (an encoded element of about {} bytes): \
+             `used_memory` grew by {:.0} bytes per client and message; `MEMORY USAGE` of one \
+             client's key: {} bytes.\n",
+            mem.get("clients").and_then(|v| v.as_u64()).unwrap_or(0),
+            mem.get("element_bytes")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+            mem.get("bytes_per_message")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN),
+            mem.get("memory_usage_one_key")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+        );
+    }
+    if let Some(soak) = r.extra.get("soak") {
+        let _ = writeln!(md, "\n## Soak\n");
+        let _ = writeln!(
+            md,
+            "`cycle` on Redis for {} s at steady load (run of {}, commit {}): server resident \
+             memory {} (KiB, sampled every 10 s); growth after warm-up {:.1} %; keys without a \
+             TTL at the end: {}; lost {}, duplicated {}, foreign {}.\n",
+            soak.get("seconds").and_then(|v| v.as_u64()).unwrap_or(0),
+            soak.get("date").and_then(|v| v.as_str()).unwrap_or("?"),
+            soak.get("commit").and_then(|v| v.as_str()).unwrap_or("?"),
+            soak.get("rss_kib")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            soak.get("rss_growth_after_warmup")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN)
+                * 100.0,
+            soak.get("keys_without_ttl")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+            soak.get("lost").and_then(|v| v.as_u64()).unwrap_or(0),
+            soak.get("duplicated").and_then(|v| v.as_u64()).unwrap_or(0),
+            soak.get("foreign").and_then(|v| v.as_u64()).unwrap_or(0),
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "\n## Soak\n\nNot part of this run: `bash bench/run.sh --soak 600` adds it.\n"
+        );
+    }
+    md.push_str(notes);
+    Ok(md)
+}
+
+fn draw(r: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let labels = r.labels();
+    let scenarios = r.scenarios();
+    let root = SVGBackend::new(path, (960, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(480);
+    let colors = [
+        RGBColor(52, 101, 164),
+        RGBColor(204, 0, 0),
+        RGBColor(78, 154, 6),
+    ];
+    type Metric = fn(&Outcome) -> f64;
+    let throughput: Metric = |o| o.rps;
+    let p99: Metric = |o| o.p99_us as f64;
+    for (area, title, value) in [
+        (&left, "throughput (req/s)", throughput),
+        (&right, "p99 latency (µs)", p99),
+    ] {
+        let max = r.outcomes.iter().map(value).fold(1.0, f64::max) * 1.15;
+        let n = scenarios.len().max(1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..n as f64, 0.0..max)?;
+        let names = scenarios.clone();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - x.floor() - 0.5).abs() < 0.01 {
+                    names.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .draw()?;
+        let width = 0.8 / labels.len().max(1) as f64;
+        for (li, label) in labels.iter().enumerate() {
+            let color = colors[li % colors.len()];
+            let bars: Vec<_> = scenarios
+                .iter()
+                .enumerate()
+                .filter_map(|(si, s)| {
+                    let o = r.get(label, s)?;
+                    let x0 = si as f64 + 0.1 + li as f64 * width;
+                    Some(Rectangle::new(
+                        [(x0, 0.0), (x0 + width * 0.95, value(o))],
+                        color.filled(),
+                    ))
+                })
+                .collect();
+            chart
+                .draw_series(bars)?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{"kind":"machine","cores":2,"date":"d","commit":"c","args":"","pinning":"p"}
+{"scenario":"bare","label":"memory","users":32,"seconds":1.0,"requests":100,"rps":100.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
+{"scenario":"cycle","label":"memory","users":32,"seconds":1.0,"requests":70,"rps":70.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
+{"kind":"memory","clients":10,"element_bytes":60,"bytes_per_message":150.0,"memory_usage_one_key":120}
+"#;
+
+    #[test]
+    fn report_has_ratios_targets_and_a_chart() {
+        let results = Results::parse(SAMPLE).unwrap();
+        assert_eq!(results.ratio("memory", "cycle"), Some(0.7));
+        let dir = tempfile::tempdir().unwrap();
+        let chart = dir.path().join("chart.svg");
+        let md = write(&results, &chart, "notes").unwrap();
+        assert!(md.contains("| memory | cycle | 70 | 0.70 |"), "{md}");
+        assert!(
+            md.contains("| cycle on memory | ≥ 0.60 × bare | 0.70 | yes |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Redis memory per pending message | ≤ 200 bytes | 150.00 | yes |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| cycle on Redis | ≥ 0.40 × bare | not measured | – |"),
+            "{md}"
+        );
+        let svg = std::fs::read_to_string(chart).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("throughput"),
+            "{svg}"
+        );
+    }
+}

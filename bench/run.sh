@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The benchmark suite: builds in release mode, starts a throwaway Redis and the benchmark
+# server, runs every scenario on the memory store and on Redis with the load generator on
+# another core, measures Redis's cost per cycle and memory per message, and writes
+# BENCHMARKS.md with its chart (bench/benchmarks.svg).
+#
+#   bash bench/run.sh [--duration SECONDS] [--users N] [--soak SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+args="$*"
+duration=10
+users=32
+soak=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --duration) duration="$2"; shift 2 ;;
+        --users) users="$2"; shift 2 ;;
+        --soak) soak="$2"; shift 2 ;;
+        *) echo "usage: bash bench/run.sh [--duration S] [--users N] [--soak S]" >&2; exit 2 ;;
+    esac
+done
+
+. scripts/lib.sh
+ensure_redis
+cargo build --release -p bench --bins
+bin=target/release
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The server (and Redis) on one core, the load generator on the other, as the peers were
+# measured. With a single core everything shares it, and flash-load says so.
+if [ "$(nproc)" -ge 2 ]; then
+    server_cpu="taskset -c 0"
+    load_cpu="taskset -c 1"
+    pinning="server and Redis pinned to CPU 0, load generator to CPU 1"
+else
+    server_cpu=""
+    load_cpu=""
+    pinning="one core: server, Redis and load generator share it"
+fi
+
+sock="$work/redis.sock"
+$server_cpu redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
+    --appendonly no --dir "$work" --loglevel warning &
+pids+=($!)
+for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+rcli() { redis-cli -s "$sock" "$@"; }
+stat() { rcli INFO "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k { print $2 }'; }
+
+results="$work/results.jsonl"
+printf '{"kind":"machine","cores":%s,"date":"%s","commit":"%s","args":"%s","pinning":"%s"}\n' \
+    "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "${args:+ $args}" "$pinning" > "$results"
+
+port=18080
+start_server() { # env assignments…
+    port=$((port + 1))
+    env "$@" $server_cpu "$bin/bench-server" --addr "127.0.0.1:$port" &
+    server_pid=$!
+    pids+=("$server_pid")
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
+        sleep 0.05
+    done
+    echo "bench-server did not start" >&2
+    exit 1
+}
+load() { # scenario label [extra flash-load args]
+    $load_cpu "$bin/flash-load" --addr "127.0.0.1:$port" --scenario "$1" --label "$2" \
+        --users "$users" --duration "$duration" --warmup 2 --json --server-pid "$server_pid" "${@:3}"
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
+
+for store in memory redis; do
+    if [ "$store" = redis ]; then
+        start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
+    else
+        start_server FLASH_STORE=memory
+    fi
+    for scenario in bare health cycle read-empty race; do
+        load "$scenario" "$store" | tee -a "$results"
+    done
+    stop_server
+done
+
+# Redis's own counters over a plain cycle run: round trips (socket reads) and commands.
+start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
+reads0=$(stat stats total_reads_processed); cmds0=$(stat stats total_commands_processed)
+requests=$(load cycle redis --warmup 0 --duration 3 | sed -n 's/.*"requests":\([0-9]*\).*/\1/p')
+reads1=$(stat stats total_reads_processed); cmds1=$(stat stats total_commands_processed)
+python3 - "$requests" "$reads0" "$reads1" "$cmds0" "$cmds1" >> "$results" <<'PY'
+import json, sys
+requests, r0, r1, c0, c1 = map(int, sys.argv[1:])
+cycles = requests // 2
+# Less the INFO calls made between the two readings (one read, one command each).
+print(json.dumps({"kind": "redis-cost", "cycles": cycles,
+                  "round_trips_per_cycle": (r1 - r0 - 2) / cycles,
+                  "commands_per_cycle": (c1 - c0 - 2) / cycles}))
+PY
+
+# Memory per pending message: many clients, one unread message each.
+rcli FLUSHALL >/dev/null
+mem0=$(stat memory used_memory)
+load fill redis --users 2000 --warmup 0 --duration 1 >/dev/null
+mem1=$(stat memory used_memory)
+clients=$(rcli DBSIZE)
+key=$(rcli --scan | head -n 1)
+element=$(rcli LINDEX "$key" 0 | wc -c)
+usage=$(rcli MEMORY USAGE "$key")
+python3 - "$clients" "$mem0" "$mem1" "$element" "$usage" >> "$results" <<'PY'
+import json, sys
+clients, m0, m1, element, usage = map(int, sys.argv[1:])
+print(json.dumps({"kind": "memory", "clients": clients, "element_bytes": element - 1,
+                  "bytes_per_message": (m1 - m0) / max(clients, 1), "memory_usage_one_key": usage}))
+PY
+stop_server
+
+if [ "$soak" -gt 0 ]; then
+    rcli FLUSHALL >/dev/null
+    start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
+    rss_file="$work/rss"
+    : > "$rss_file"
+    ( while kill -0 "$server_pid" 2>/dev/null; do
+          awk '/VmRSS/ { print $2 }' "/proc/$server_pid/status" >> "$rss_file" 2>/dev/null || true
+          sleep 10
+      done ) &
+    sampler=$!
+    outcome=$(load cycle redis --warmup 0 --duration "$soak")
+    kill "$sampler" 2>/dev/null || true
+    without_ttl=0
+    for k in $(rcli --scan); do
+        [ "$(rcli PTTL "$k")" -lt 0 ] && without_ttl=$((without_ttl + 1))
+    done
+    python3 - "$rss_file" "$without_ttl" "$soak" "$outcome" >> "$results" <<'PY'
+import json, sys
+rss = [int(x) for x in open(sys.argv[1]).read().split()]
+outcome = json.loads(sys.argv[4])
+# Warm-up: the first minute (or the first sample on a short soak).
+warm = rss[min(len(rss) - 1, 6)] if rss else 0
+growth = (max(rss[6:] or rss) - warm) / warm if warm else 0.0
+import subprocess, datetime
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+print(json.dumps({"kind": "soak", "seconds": int(sys.argv[3]), "rss_kib": rss,
+                  "commit": commit, "date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%MZ"),
+                  "rss_growth_after_warmup": growth, "keys_without_ttl": int(sys.argv[2]),
+                  "lost": outcome["lost"], "duplicated": outcome["duplicated"],
+                  "foreign": outcome["foreign"], "rps": outcome["rps"]}))
+PY
+    stop_server
+elif [ -f bench/results.jsonl ] && grep -q '"kind": *"soak"' bench/results.jsonl; then
+    # A soak takes ten minutes: keep the last one (it carries its own commit and date).
+    grep '"kind": *"soak"' bench/results.jsonl >> "$results"
+fi
+
+cp "$results" bench/results.jsonl
+"$bin/bench-report" "$results" bench/benchmarks.svg bench/NOTES.md > BENCHMARKS.md
+echo "wrote BENCHMARKS.md, bench/benchmarks.svg and bench/results.jsonl"
