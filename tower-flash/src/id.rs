@@ -10,8 +10,14 @@
 use std::fmt;
 use std::time::Duration;
 
-use cookie::{Cookie, CookieJar, Key, SameSite};
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cookie::{Cookie, Key};
+use hmac::{Hmac, Mac};
 use http::header::{COOKIE, HeaderMap, HeaderValue};
+use sha2::Sha256;
 
 /// The longest [`ClientId`] accepted, in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
@@ -91,21 +97,38 @@ impl fmt::Debug for ClientId {
 pub struct InvalidClientId;
 
 /// Reads and writes the signed flash cookie.
+///
+/// The value has the format of the `cookie` crate's signed jar, base64 of the HMAC-SHA256
+/// of the id, then the id, so either can read what the other wrote. It is computed here
+/// directly, with keyed MACs prepared once, because the jar allocates a jar and several
+/// cookies per request: this is the hot path of every flash write and read (see
+/// `BENCHMARKS.md`, "Profile").
 #[derive(Clone)]
 pub(crate) struct CookieCodec {
     pub(crate) name: String,
-    pub(crate) key: Key,
-    pub(crate) old_keys: Vec<Key>,
+    /// Keyed MACs: the current key first, then the old ones still accepted.
+    signers: Vec<HmacSha256>,
     pub(crate) secure: bool,
     pub(crate) domain: Option<String>,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Base64 of a 32-byte digest, with padding.
+const DIGEST_LEN: usize = 44;
+/// A cookie id: 32 hex digits.
+const ID_LEN: usize = 32;
+
+fn signer(key: &Key) -> Option<HmacSha256> {
+    // HMAC takes keys of any length: this cannot fail.
+    HmacSha256::new_from_slice(key.signing()).ok()
 }
 
 impl fmt::Debug for CookieCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CookieCodec")
             .field("name", &self.name)
-            .field("key", &"[redacted]")
-            .field("old_keys", &self.old_keys.len())
+            .field("keys", &format_args!("[{} redacted]", self.signers.len()))
             .field("secure", &self.secure)
             .field("domain", &self.domain)
             .finish()
@@ -113,14 +136,18 @@ impl fmt::Debug for CookieCodec {
 }
 
 impl CookieCodec {
-    pub(crate) fn new(key: Key) -> Self {
+    pub(crate) fn new(key: &Key) -> Self {
         CookieCodec {
             name: "flash".to_owned(),
-            key,
-            old_keys: Vec::new(),
+            signers: signer(key).into_iter().collect(),
             secure: true,
             domain: None,
         }
+    }
+
+    /// Also accepts cookies signed with `key`.
+    pub(crate) fn add_old_key(&mut self, key: &Key) {
+        self.signers.extend(signer(key));
     }
 
     /// Whether any `Cookie` header might hold our cookie: a cheap test done on every
@@ -138,39 +165,56 @@ impl CookieCodec {
         &self,
         values: impl IntoIterator<Item = &'a HeaderValue>,
     ) -> Option<ClientId> {
-        let jar = CookieJar::new();
         values
             .into_iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(Cookie::split_parse)
             .filter_map(Result::ok)
             .filter(|c| c.name() == self.name)
-            .find_map(|c| {
-                let c = c.into_owned();
-                std::iter::once(&self.key)
-                    .chain(&self.old_keys)
-                    .find_map(|key| jar.signed(key).verify(c.clone()))
+            .find_map(|c| self.verify(c.value()))
+    }
+
+    fn verify(&self, value: &str) -> Option<ClientId> {
+        if value.len() != DIGEST_LEN + ID_LEN || !value.is_char_boundary(DIGEST_LEN) {
+            return None;
+        }
+        let (digest, id) = value.split_at(DIGEST_LEN);
+        let id = ClientId::from_cookie_value(id)?;
+        let mut tag = [0u8; 33];
+        let len = STANDARD.decode_slice(digest, &mut tag).ok()?;
+        self.signers
+            .iter()
+            .any(|signer| {
+                let mut mac = signer.clone();
+                mac.update(id.as_str().as_bytes());
+                mac.verify_slice(&tag[..len]).is_ok()
             })
-            .and_then(|c| ClientId::from_cookie_value(c.value()))
+            .then_some(id)
     }
 
     /// The `Set-Cookie` value for `id`, signed with the current key.
     pub(crate) fn write(&self, id: &ClientId, max_age: Duration) -> Option<HeaderValue> {
-        let mut builder = Cookie::build((self.name.clone(), id.as_str().to_owned()))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .path("/")
-            .secure(self.secure)
-            .max_age(cookie::time::Duration::seconds(
-                i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
-            ));
-        if let Some(domain) = &self.domain {
-            builder = builder.domain(domain.clone());
+        let mut mac = self.signers.first()?.clone();
+        mac.update(id.as_str().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(self.name.len() + DIGEST_LEN + ID_LEN + 96);
+        out.push_str(&self.name);
+        out.push('=');
+        STANDARD.encode_string(tag, &mut out);
+        out.push_str(id.as_str());
+        let _ = write!(
+            out,
+            "; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+            max_age.as_secs()
+        );
+        if self.secure {
+            out.push_str("; Secure");
         }
-        let mut jar = CookieJar::new();
-        jar.signed_mut(&self.key).add(builder);
-        let cookie = jar.get(&self.name)?;
-        HeaderValue::from_str(&cookie.to_string()).ok()
+        if let Some(domain) = &self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+        HeaderValue::try_from(out).ok()
     }
 }
 
@@ -178,8 +222,10 @@ impl CookieCodec {
 mod tests {
     use super::*;
 
+    use cookie::CookieJar;
+
     fn codec() -> CookieCodec {
-        CookieCodec::new(Key::generate())
+        CookieCodec::new(&Key::generate())
     }
 
     fn header(s: &str) -> HeaderValue {
@@ -211,13 +257,31 @@ mod tests {
 
     #[test]
     fn rotated_keys_still_verify() {
-        let old = codec();
+        let old_key = Key::generate();
+        let old = CookieCodec::new(&old_key);
         let id = ClientId::random();
         let set = old.write(&id, Duration::from_secs(60)).unwrap();
         let mut new = codec();
         assert_eq!(new.read([&cookie_pair(&set)]), None);
-        new.old_keys.push(old.key.clone());
+        new.add_old_key(&old_key);
         assert_eq!(new.read([&cookie_pair(&set)]), Some(id));
+    }
+
+    /// The value is the cookie crate's signed format: its jar reads ours, we read its.
+    #[test]
+    fn compatible_with_the_cookie_crates_signed_jar() {
+        let key = Key::generate();
+        let codec = CookieCodec::new(&key);
+        let id = ClientId::random();
+        let ours = cookie_pair(&codec.write(&id, Duration::from_secs(60)).unwrap());
+        let parsed = Cookie::parse(ours.to_str().unwrap().to_owned()).unwrap();
+        let verified = CookieJar::new().signed(&key).verify(parsed).unwrap();
+        assert_eq!(verified.value(), id.as_str());
+
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&key).add(("flash", id.as_str().to_owned()));
+        let theirs = jar.get("flash").unwrap().to_string();
+        assert_eq!(codec.read([&header(&theirs)]), Some(id));
     }
 
     #[test]
@@ -248,7 +312,9 @@ mod tests {
         }
         // A signed value that is not one of our ids is refused too.
         let mut jar = CookieJar::new();
-        jar.signed_mut(&codec.key).add(("flash", "{injected}"));
+        let key = Key::generate();
+        let codec = CookieCodec::new(&key);
+        jar.signed_mut(&key).add(("flash", "{injected}"));
         let signed = jar.get("flash").unwrap().to_string();
         assert_eq!(codec.read([&header(&signed)]), None);
     }

@@ -132,7 +132,7 @@ impl FlashLayer {
         FlashLayer {
             config: Arc::new(Config {
                 store: Arc::new(store),
-                cookie: CookieCodec::new(key),
+                cookie: CookieCodec::new(&key),
                 ttl: DEFAULT_TTL,
                 max_messages: DEFAULT_MAX_MESSAGES,
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -153,7 +153,7 @@ impl FlashLayer {
     /// are signed with the key given to [`FlashLayer::new`]. Can be called several times.
     #[must_use]
     pub fn with_old_key(mut self, key: Key) -> Self {
-        self.config_mut().cookie.old_keys.push(key);
+        self.config_mut().cookie.add_old_key(&key);
         self
     }
 
@@ -221,9 +221,22 @@ impl FlashLayer {
     }
 
     /// The cookie's `Domain` attribute (default none: the exact host that set it).
+    ///
+    /// # Panics
+    ///
+    /// When `domain` is empty or has a character other than ASCII letters, digits, `.` and
+    /// `-`: a configuration mistake, caught at start-up.
     #[must_use]
     pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
-        self.config_mut().cookie.domain = Some(domain.into());
+        let domain = domain.into();
+        assert!(
+            !domain.is_empty()
+                && domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
+            "tower-flash: invalid cookie domain {domain:?}"
+        );
+        self.config_mut().cookie.domain = Some(domain);
         self
     }
 

@@ -622,3 +622,29 @@ fn app_with_user(router: &Router, user: &'static str) -> Router {
         router.clone().oneshot(req)
     }))
 }
+
+#[tokio::test]
+async fn cookie_name_and_domain_are_configurable() {
+    let client = Client::new(&app(layer(MemoryStore::new())
+        .cookie_name("app_flash")
+        .cookie_domain("example.com")));
+    let (_, res) = client
+        .run_with_response(|flash| async move { flash.info("x").unwrap() })
+        .await;
+    let set = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set.starts_with("app_flash="), "{set}");
+    assert!(set.contains("; Domain=example.com"), "{set}");
+    assert_eq!(client.take_texts().await, ["x"]);
+}
+
+#[test]
+#[should_panic(expected = "invalid cookie domain")]
+fn an_invalid_cookie_domain_is_refused_at_start_up() {
+    let _ = layer(MemoryStore::new()).cookie_domain("evil.com; HttpOnly=0");
+}
+
+#[test]
+#[should_panic(expected = "invalid cookie name")]
+fn an_invalid_cookie_name_is_refused_at_start_up() {
+    let _ = layer(MemoryStore::new()).cookie_name("fl ash");
+}
