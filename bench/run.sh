@@ -111,7 +111,7 @@ mem0=$(stat memory used_memory)
 load fill redis --users 2000 --warmup 0 --duration 1 >/dev/null
 mem1=$(stat memory used_memory)
 clients=$(rcli DBSIZE)
-key=$(rcli --scan | head -n 1)
+key=$(rcli RANDOMKEY)
 element=$(rcli LINDEX "$key" 0 | wc -c)
 usage=$(rcli MEMORY USAGE "$key")
 python3 - "$clients" "$mem0" "$mem1" "$element" "$usage" >> "$results" <<'PY'
