@@ -8,7 +8,7 @@ use http::{HeaderValue, StatusCode};
 use crate::error::{Error, StoreError};
 use crate::id::ClientId;
 use crate::layer::Config;
-use crate::message::{Kind, Level, Message, Messages, Scope, now_millis};
+use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, now_millis};
 use crate::store::{Lease, LeaseId, Take, Target, parse_query};
 
 /// The request's flash messages.
@@ -74,6 +74,8 @@ struct State {
     /// and whether it holds messages not yet confirmed or given back.
     lease: Option<Lease>,
     lease_open: bool,
+    /// The ids of the messages in the lease.
+    leased: Vec<MessageId>,
 }
 
 /// What the service needs to know of the response to finish the request.
@@ -359,6 +361,7 @@ impl Flash {
         let mut state = self.state();
         if lease.is_some() && !messages.is_empty() {
             state.lease_open = true;
+            state.leased.extend(messages.iter().map(Message::id));
         }
         // A message past its own time to live is consumed but never delivered.
         messages.retain(|m| !m.is_expired_at(take.now));
@@ -448,6 +451,8 @@ impl Flash {
     pub async fn clear(&self) -> Result<(), Error> {
         let id = {
             let mut state = self.state();
+            // Clearing deletes the leases too: there is nothing left to confirm.
+            state.lease_open = false;
             state.local.clear();
             state.kept.clear();
             state.taken.clear();
@@ -481,10 +486,10 @@ impl Flash {
 
     /// Finishes the request once the inner response is ready, and closes the handle:
     ///
-    /// 1. a 5xx response gives leased messages back (delivery confirmation);
-    /// 2. a same-origin redirect binds this request's pushes to its target, and carries on
+    /// 1. a same-origin redirect binds this request's pushes to its target, and carries on
     ///    the messages bound to this request's path that it did not read (redirect scoping);
-    /// 3. pushes and kept messages are written.
+    /// 2. pushes and kept messages are written;
+    /// 3. a 5xx response gives leased messages back, to the front (delivery confirmation).
     ///
     /// Returns the cookie to set if this request wrote anything (here or in an earlier
     /// [`save`](Flash::save)), and the first store error, if any.
@@ -493,8 +498,12 @@ impl Flash {
         head: ResponseHead,
     ) -> (Option<HeaderValue>, Result<(), StoreError>) {
         let mut result = Ok(());
-        if head.status.is_server_error() {
-            result = self.give_back().await;
+        let failed = head.status.is_server_error();
+        if failed {
+            // The lease puts these back: keeping them too would queue them twice.
+            let mut state = self.state();
+            let leased = std::mem::take(&mut state.leased);
+            state.kept.retain(|m| !leased.contains(&m.id()));
         }
         if let Some(scope) = self.redirect_scope(&head) {
             let (id, target) = {
@@ -511,6 +520,10 @@ impl Flash {
         }
         let written = self.write(true).await;
         result = result.and(written);
+        if failed {
+            // Last, so that the leased messages, the oldest, end up first.
+            result = result.and(self.give_back().await);
+        }
         let state = self.state();
         let cookie = match (&state.identity, state.wrote) {
             (Identity::Cookie(Some(id)), true) => self.config().cookie.write(id, self.config().ttl),

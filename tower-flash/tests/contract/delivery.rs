@@ -411,6 +411,43 @@ pub async fn confirmed_messages_are_gone_after_a_successful_read<F: Fixture>(fx:
     assert_eq!(body_result(res).await.unwrap(), "ok");
 }
 
+/// `keep` after a take, then a 5xx: the messages come back once, not twice (the lease and
+/// the keep would each put them back).
+pub async fn confirmed_keep_then_5xx_puts_messages_back_once<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a", "b"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            flash.take_all().await;
+            flash.info("pushed by the failing request").unwrap();
+            flash.take("info").await;
+            flash.keep();
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        client.take_texts().await,
+        ["a", "b", "pushed by the failing request"],
+        "leased messages once, in their place; the kept push after them"
+    );
+}
+
+/// `clear` in confirmed mode deletes the leased messages too: nothing comes back.
+pub async fn confirmed_clear_deletes_leased_messages<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            flash.take_all().await;
+            flash.clear().await.unwrap();
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(client.take_texts().await.is_empty());
+}
+
 /// On a real listener with a `Content-Length` body: the server must still poll the body to
 /// its end, which confirms the delivery.
 pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx: &F) {
