@@ -82,6 +82,27 @@ struct State {
 pub(crate) struct ResponseHead {
     pub(crate) status: StatusCode,
     pub(crate) location: Option<HeaderValue>,
+    /// The response carries no body (a `HEAD` request, a 204 or a 304): servers drop such
+    /// bodies unread, so delivery is confirmed with the head.
+    pub(crate) bodiless: bool,
+}
+
+impl ResponseHead {
+    pub(crate) fn new(
+        method: &http::Method,
+        status: StatusCode,
+        location: Option<HeaderValue>,
+    ) -> Self {
+        let bodiless = method == http::Method::HEAD
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        ResponseHead {
+            status,
+            location,
+            bodiless,
+        }
+    }
 }
 
 struct Local {
@@ -523,6 +544,8 @@ impl Flash {
         if failed {
             // Last, so that the leased messages, the oldest, end up first.
             result = result.and(self.give_back().await);
+        } else if head.bodiless {
+            self.confirm_delivery().await;
         }
         let state = self.state();
         let cookie = match (&state.identity, state.wrote) {
@@ -534,15 +557,15 @@ impl Flash {
 
     /// Whether [`finish`](Flash::finish) has anything to do for this response. Requests
     /// that neither wrote nor took anything, and are not redirected under scoping, skip it.
-    pub(crate) fn needs_finish(&self, status: StatusCode) -> bool {
+    pub(crate) fn needs_finish(&self, head: &ResponseHead) -> bool {
         let mut state = self.state();
         if state.wrote || !state.kept.is_empty() || state.local.iter().any(|l| !l.now) {
             return true;
         }
-        if state.lease_open && status.is_server_error() {
+        if state.lease_open && (head.status.is_server_error() || head.bodiless) {
             return true;
         }
-        state.target.is_some() && status.is_redirection() && self.resolve(&mut state).is_some()
+        state.target.is_some() && head.status.is_redirection() && self.resolve(&mut state).is_some()
     }
 
     /// Whether the response body must confirm delivery when it ends.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::header::{LOCATION, SET_COOKIE};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Method, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
@@ -27,16 +27,18 @@ pin_project! {
         flash: Option<Flash>,
         finishing: Option<(Finish, Response<B>, Flash)>,
         config: Arc<Config>,
+        method: Method,
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn new(inner: F, flash: Option<Flash>, config: Arc<Config>) -> Self {
+    pub(crate) fn new(inner: F, flash: Option<Flash>, config: Arc<Config>, method: Method) -> Self {
         ResponseFuture {
             inner,
             flash,
             finishing: None,
             config,
+            method,
         }
     }
 }
@@ -65,20 +67,8 @@ where
             let Some(flash) = this.flash.take() else {
                 return Poll::Ready(response.map(|r| r.map(FlashBody::plain)));
             };
-            match response {
-                Ok(response) if flash.needs_finish(response.status()) => {
-                    let head = ResponseHead {
-                        status: response.status(),
-                        location: response.headers().get(LOCATION).cloned(),
-                    };
-                    let finisher = flash.clone();
-                    let finish: Finish = Box::pin(async move { finisher.finish(head).await });
-                    *this.finishing = Some((finish, response, flash));
-                }
-                Ok(response) => {
-                    flash.close();
-                    return Poll::Ready(Ok(wrap(response, flash)));
-                }
+            let response = match response {
+                Ok(response) => response,
                 Err(error) => {
                     // No response to carry a cookie: close, so that late pushes report
                     // `Error::Closed` instead of vanishing. Dropping the handle gives any
@@ -86,7 +76,19 @@ where
                     flash.close();
                     return Poll::Ready(Err(error));
                 }
+            };
+            let head = ResponseHead::new(
+                this.method,
+                response.status(),
+                response.headers().get(LOCATION).cloned(),
+            );
+            if !flash.needs_finish(&head) {
+                flash.close();
+                return Poll::Ready(Ok(wrap(response, flash)));
             }
+            let finisher = flash.clone();
+            let finish: Finish = Box::pin(async move { finisher.finish(head).await });
+            *this.finishing = Some((finish, response, flash));
         }
         let Some((mut finish, mut response, flash)) = this.finishing.take() else {
             return Poll::Pending;

@@ -56,7 +56,8 @@ where
         // An outer FlashLayer already attached a handle and will finish it: attaching a
         // second one would split the request's messages between two handles.
         if req.extensions().get::<Flash>().is_some() {
-            return ResponseFuture::new(self.inner.call(req), None, self.config.clone());
+            let method = req.method().clone();
+            return ResponseFuture::new(self.inner.call(req), None, self.config.clone(), method);
         }
         let given = match &self.config.identify {
             Some(identify) => {
@@ -83,6 +84,12 @@ where
         });
         let flash = Flash::new(self.config.clone(), given, cookies, scoping);
         req.extensions_mut().insert(flash.clone());
-        ResponseFuture::new(self.inner.call(req), Some(flash), self.config.clone())
+        let method = req.method().clone();
+        ResponseFuture::new(
+            self.inner.call(req),
+            Some(flash),
+            self.config.clone(),
+            method,
+        )
     }
 }

@@ -448,25 +448,23 @@ pub async fn confirmed_clear_deletes_leased_messages<F: Fixture>(fx: &F) {
     assert!(client.take_texts().await.is_empty());
 }
 
-/// On a real listener with a `Content-Length` body: the server must still poll the body to
-/// its end, which confirms the delivery.
-pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx: &F) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let client = Client::new(&confirming(fx));
-    seed(&client, &["a", "b"]).await;
-    let cookie = client.cookie().unwrap();
-    let page = axum::Router::new()
-        .fallback(
-            |flash: tower_flash::Flash| async move { flash.take_all().await.texts().join(",") },
-        )
-        .layer(layer(fx).confirm_delivery());
+/// Serves `router` on a loopback port until the returned task is aborted.
+async fn serve(router: axum::Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, page).await });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (addr, server)
+}
+
+/// One request on its own connection, `Connection: close`; the whole response as text.
+async fn raw_request(addr: std::net::SocketAddr, method: &str, cookie: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "GET /read HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        "{method} /read HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
     );
     conn.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
@@ -474,6 +472,21 @@ pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx:
         .await
         .expect("the response ended")
         .unwrap();
+    response
+}
+
+/// On a real listener with a `Content-Length` body: the server stops polling the body once
+/// it has its length, and the delivery must still be confirmed.
+pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    seed(&client, &["a", "b"]).await;
+    let page = axum::Router::new()
+        .fallback(
+            |flash: tower_flash::Flash| async move { flash.take_all().await.texts().join(",") },
+        )
+        .layer(layer(fx).confirm_delivery());
+    let (addr, server) = serve(page).await;
+    let response = raw_request(addr, "GET", &client.cookie().unwrap()).await;
     assert!(response.contains("content-length: 3"), "{response}");
     assert!(response.ends_with("a,b"), "{response}");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -482,6 +495,54 @@ pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx:
         "confirmed: not shown again"
     );
     server.abort();
+}
+
+/// Responses without a body (a 204, a `HEAD`): servers drop the body unread, so delivery is
+/// confirmed with the head, not given back.
+pub async fn confirmed_messages_are_confirmed_by_bodiless_responses<F: Fixture>(fx: &F) {
+    let client = Client::new(&confirming(fx));
+    let page = axum::Router::new()
+        .fallback(|flash: tower_flash::Flash| async move {
+            assert!(!flash.take_all().await.is_empty());
+            StatusCode::NO_CONTENT
+        })
+        .layer(layer(fx).confirm_delivery());
+    let (addr, server) = serve(page).await;
+    for method in ["GET", "HEAD"] {
+        seed(&client, &["a"]).await;
+        let response = raw_request(addr, method, &client.cookie().unwrap()).await;
+        assert!(response.starts_with("HTTP/1.1 204"), "{method}: {response}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            client.take_texts().await.is_empty(),
+            "{method}: confirmed, not given back"
+        );
+    }
+    server.abort();
+
+    // hyper polls such bodies anyway; a server that drops them unread must not give the
+    // messages back either.
+    use tower::ServiceExt;
+    let page = axum::Router::new()
+        .fallback(|flash: tower_flash::Flash| async move {
+            assert!(!flash.take_all().await.is_empty());
+            StatusCode::NO_CONTENT
+        })
+        .layer(layer(fx).confirm_delivery());
+    seed(&client, &["a"]).await;
+    let mut request = get("/read");
+    request.headers_mut().insert(
+        http::header::COOKIE,
+        client.cookie().unwrap().parse().unwrap(),
+    );
+    let response = page.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    drop(response);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        client.take_texts().await.is_empty(),
+        "dropped unread: still confirmed"
+    );
 }
 
 /// A request took messages under a lease and its process died: after the lease timeout the

@@ -87,6 +87,7 @@ macro_rules! store_contract_tests {
             confirmed_messages_come_back_when_the_client_disconnects_mid_body,
             confirmed_messages_are_gone_after_a_successful_read,
             confirmed_messages_are_confirmed_on_a_real_listener,
+            confirmed_messages_are_confirmed_by_bodiless_responses,
             confirmed_keep_then_5xx_puts_messages_back_once,
             confirmed_clear_deletes_leased_messages,
             confirmed_messages_abandoned_by_a_dead_process_come_back,
