@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client::{Reply, User};
 
@@ -96,8 +96,8 @@ pub struct LoadConfig {
     pub warmup: Duration,
 }
 
-/// What a run measured.
-#[derive(Clone, Debug, Default, Serialize)]
+/// What a run measured; `flash-load --json` prints it, `bench-report` reads it back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Outcome {
     /// The scenario.
     pub scenario: String,

@@ -9,36 +9,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use plotters::prelude::*;
-use serde::Deserialize;
 
-/// A load outcome, as `flash-load --json` prints it.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Outcome {
-    /// The scenario.
-    pub scenario: String,
-    /// The store.
-    pub label: String,
-    /// Virtual users.
-    pub users: usize,
-    /// Seconds measured.
-    pub seconds: f64,
-    /// Requests per second.
-    pub rps: f64,
-    /// Median latency, µs.
-    pub p50_us: u64,
-    /// 99th percentile, µs.
-    pub p99_us: u64,
-    /// Maximum, µs.
-    pub max_us: u64,
-    /// Failed requests.
-    pub errors: u64,
-    /// Correctness counters.
-    pub lost: u64,
-    /// Messages read twice.
-    pub duplicated: u64,
-    /// Someone else's messages.
-    pub foreign: u64,
-}
+use crate::load::Outcome;
 
 /// Everything one run measured.
 #[derive(Debug, Default)]

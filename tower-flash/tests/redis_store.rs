@@ -403,81 +403,68 @@ async fn round_trip_budget_per_request() {
         .run(|flash| async move { flash.take("info").await.len() })
         .await;
 
-    let mut cases: Vec<(&str, u64, u64, u64)> = Vec::new();
     const N: u64 = 20;
+    let mut cases: Vec<(&str, u64, u64, u64)> = Vec::new();
+    // Runs `request` N times and records the round trips and commands the server saw.
+    async fn measure<F, Fut>(
+        inspect: &mut redis::Connection,
+        cases: &mut Vec<(&'static str, u64, u64, u64)>,
+        label: &'static str,
+        expected: u64,
+        mut request: F,
+    ) where
+        F: FnMut(u64) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let before = reads_and_commands(inspect);
+        for i in 0..N {
+            request(i).await;
+        }
+        let after = reads_and_commands(inspect);
+        // Less the INFO call that took the second reading.
+        cases.push((
+            label,
+            after.0 - before.0 - 1,
+            after.1 - before.1 - 1,
+            expected,
+        ));
+    }
 
-    let before = reads_and_commands(&mut inspect);
-    for _ in 0..N {
+    measure(&mut inspect, &mut cases, "no cookie, reads", 0, |_| async {
         let stranger = Client::new(&router);
         stranger
             .run(|flash| async move { flash.take_all().await.len() + flash.peek().await.len() })
             .await;
-    }
-    let after = reads_and_commands(&mut inspect);
-    cases.push((
-        "no cookie, reads",
-        after.0 - before.0 - 1,
-        after.1 - before.1 - 1,
-        0,
-    ));
-
-    let before = reads_and_commands(&mut inspect);
-    for _ in 0..N {
-        client.run(|_flash| async move {}).await;
-    }
-    let after = reads_and_commands(&mut inspect);
-    cases.push((
+    })
+    .await;
+    measure(
+        &mut inspect,
+        &mut cases,
         "cookie, no message touched",
-        after.0 - before.0 - 1,
-        after.1 - before.1 - 1,
         0,
-    ));
-
-    let before = reads_and_commands(&mut inspect);
-    for i in 0..N {
-        client
-            .run(move |flash| async move {
-                for j in 0..=i % 5 {
-                    flash.info(format!("{i}/{j}")).unwrap();
-                }
-            })
-            .await;
-    }
-    let after = reads_and_commands(&mut inspect);
-    cases.push((
-        "pushes 1 to 5 messages",
-        after.0 - before.0 - 1,
-        after.1 - before.1 - 1,
-        N,
-    ));
-
-    let before = reads_and_commands(&mut inspect);
-    for _ in 0..N {
+        |_| client.run(|_flash| async move {}),
+    )
+    .await;
+    measure(&mut inspect, &mut cases, "pushes 1 to 5 messages", N, |i| {
+        client.run(move |flash| async move {
+            for j in 0..=i % 5 {
+                flash.info(format!("{i}/{j}")).unwrap();
+            }
+        })
+    })
+    .await;
+    measure(&mut inspect, &mut cases, "take_all", N, |_| async {
         client
             .run(|flash| async move { flash.take_all().await.len() })
             .await;
-    }
-    let after = reads_and_commands(&mut inspect);
-    cases.push((
-        "take_all",
-        after.0 - before.0 - 1,
-        after.1 - before.1 - 1,
-        N,
-    ));
-
-    let before = reads_and_commands(&mut inspect);
-    for _ in 0..N {
+    })
+    .await;
+    measure(&mut inspect, &mut cases, "take(kind)", N, |_| async {
         client
             .run(|flash| async move { flash.take("error").await.len() })
             .await;
-    }
-    let after = reads_and_commands(&mut inspect);
-    cases.push((
-        "take(kind)",
-        after.0 - before.0 - 1,
-        after.1 - before.1 - 1,
-        N,
-    ));
+    })
+    .await;
 
     for (label, round_trips, commands, expected) in &cases {
         println!("{label}: {N} requests, {round_trips} round trips, {commands} commands");
