@@ -106,7 +106,8 @@ impl Drop for Node {
 
 /// A Redis Cluster on loopback: `masters` masters, each with `replicas` replicas, slots spread
 /// evenly by `redis-cli --cluster create`. Cluster node timeout 1 s, so that a dead master is
-/// replaced within a few seconds.
+/// replaced within a few seconds, and `cluster-require-full-coverage no`, so that the other
+/// masters keep serving meanwhile (see the README).
 pub struct RedisCluster {
     pub nodes: Vec<Node>,
     _dir: tempfile::TempDir,
@@ -138,6 +139,12 @@ impl RedisCluster {
                 &node_dir.join("nodes.conf").display().to_string(),
                 "--cluster-node-timeout",
                 &NODE_TIMEOUT_MS.to_string(),
+                // Redis's default (yes) stops the whole cluster while any slot has no
+                // master: the other masters' clients would fail too during a failover.
+                "--cluster-require-full-coverage",
+                "no",
+                "--repl-diskless-sync-delay",
+                "0",
                 "--dir",
                 &node_dir.display().to_string(),
                 "--save",
@@ -223,27 +230,6 @@ impl RedisCluster {
         });
     }
 
-    /// `(port, flags, master id, own id)` of every node, as a live node sees them.
-    fn topology(&self) -> Vec<(u16, String, String, String)> {
-        let nodes: String = redis::cmd("CLUSTER")
-            .arg("NODES")
-            .query(&mut self.any_live().conn())
-            .unwrap();
-        nodes
-            .lines()
-            .map(|line| {
-                let f: Vec<&str> = line.split(' ').collect();
-                let port = f[1]
-                    .split('@')
-                    .next()
-                    .and_then(|a| a.rsplit(':').next())
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0);
-                (port, f[2].to_owned(), f[3].to_owned(), f[0].to_owned())
-            })
-            .collect()
-    }
-
     /// The port of the master serving `key`'s slot, as the cluster says now.
     pub fn master_of(&self, key: &str) -> u16 {
         let mut conn = self.any_live().conn();
@@ -283,18 +269,20 @@ impl RedisCluster {
         }
     }
 
-    /// The ports of `master`'s replicas.
+    /// The ports of `master`'s replicas, as the replicas themselves say (the cluster's own
+    /// view spreads by gossip, a moment later).
     pub fn replicas_of(&self, master: u16) -> Vec<u16> {
-        let topology = self.topology();
-        let id = topology
+        let wanted = format!("master_port:{master}\r\n");
+        self.nodes
             .iter()
-            .find(|(port, ..)| *port == master)
-            .map(|(.., id)| id.clone())
-            .unwrap();
-        topology
-            .iter()
-            .filter(|(_, flags, master_id, _)| flags.contains("slave") && *master_id == id)
-            .map(|(port, ..)| *port)
+            .filter(|n| n.alive())
+            .filter(|n| {
+                redis::cmd("INFO")
+                    .arg("replication")
+                    .query::<String>(&mut n.conn())
+                    .is_ok_and(|info| info.contains("role:slave") && info.contains(&wanted))
+            })
+            .map(|n| n.port)
             .collect()
     }
 
@@ -343,6 +331,8 @@ impl SentinelGroup {
                 &dir.path().display().to_string(),
                 "--dbfilename",
                 &format!("dump-{port}.rdb"),
+                "--repl-diskless-sync-delay",
+                "0",
                 "--save",
                 "",
                 "--appendonly",
