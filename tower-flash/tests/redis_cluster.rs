@@ -87,7 +87,10 @@ async fn cluster_keys_of_a_client_share_a_slot_and_clients_spread_over_masters()
         let mut conn = fx.cluster.node(master).conn();
         let kind: String = redis::cmd("TYPE").arg(&leases).query(&mut conn).unwrap();
         assert_eq!(kind, "hash");
-        assert_eq!(conn.lrange::<_, Vec<String>>(&list, 0, -1).unwrap().len(), 1);
+        assert_eq!(
+            conn.lrange::<_, Vec<String>>(&list, 0, -1).unwrap().len(),
+            1
+        );
         for key in [&list, &leases] {
             let pttl: i64 = conn.pttl(key).unwrap();
             assert!(pttl > 0 && pttl <= 60_000, "{key}: PTTL {pttl}");
@@ -192,7 +195,9 @@ async fn cluster_manual_failover_under_requests_loses_nothing() {
         .run(|flash| async move { flash.info("after failover").unwrap() })
         .await;
     assert_eq!(
-        cluster.list_on(replica, &store.key(&user_id(on_victim[0]))).len(),
+        cluster
+            .list_on(replica, &store.key(&user_id(on_victim[0])))
+            .len(),
         1,
         "written on the promoted replica"
     );

@@ -185,12 +185,12 @@ pub async fn body_text(res: Response<Body>) -> String {
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
-#[cfg(feature = "redis")]
-pub mod redis_server;
 #[cfg(any(feature = "cluster", feature = "sentinel"))]
 pub mod load;
 #[cfg(any(feature = "cluster", feature = "sentinel"))]
 pub mod redis_deployments;
+#[cfg(feature = "redis")]
+pub mod redis_server;
 #[cfg(feature = "tls")]
 pub mod tls;
 

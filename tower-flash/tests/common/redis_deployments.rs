@@ -307,6 +307,9 @@ impl RedisCluster {
 
 /// A Sentinel group on loopback: one master, one replica, three sentinels watching the
 /// master under the name `mymaster` (quorum 2, down after 1 s, failover timeout 5 s).
+/// [`SentinelGroup::start`] waits until a failover can happen (the sentinels know the
+/// replica and each other, which takes their hello messages a few seconds);
+/// [`SentinelGroup::start_serving`] only until the sentinels name the master.
 pub struct SentinelGroup {
     pub master: Node,
     pub replica: Node,
@@ -318,6 +321,14 @@ pub const MASTER_NAME: &str = "mymaster";
 
 impl SentinelGroup {
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    pub fn start_serving() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(ready_for_failover: bool) -> Self {
         let started = Instant::now();
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = free_ports(5);
@@ -409,7 +420,10 @@ impl SentinelGroup {
                             .and_then(|v| v.parse::<u32>().ok())
                             .unwrap_or(0)
                     };
-                    field("num-slaves") >= 1 && field("num-other-sentinels") >= 2
+                    let known = info.iter().any(|f| f == "name");
+                    known
+                        && (!ready_for_failover
+                            || (field("num-slaves") >= 1 && field("num-other-sentinels") >= 2))
                 })
             },
         );

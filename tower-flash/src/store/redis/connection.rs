@@ -62,19 +62,46 @@ pub(super) mod sentinel {
     //! A connection that follows the master of a Sentinel group.
     //!
     //! redis-rs's Sentinel support finds the current master (asking the sentinels, then
-    //! checking the node's `ROLE`), but the connection it returns stays with that node. After
-    //! a failover the old master is demoted and Sentinel kills its client connections, or it
-    //! answers writes with `READONLY`; either way this connection forgets it, and the next
-    //! command asks the sentinels again.
+    //! checking the node's `ROLE`), but the connection it returns stays with that node. This
+    //! connection forgets the master, so that the next command asks the sentinels again:
+    //!
+    //! - when the sentinels name another master: a background task asks one of them every
+    //!   [`RECHECK`] (Sentinel demotes a live old master only when it next polls it, up to
+    //!   10 s later; until then the old master still accepts writes, which its demotion
+    //!   discards);
+    //! - when the connection breaks (Sentinel kills the demoted master's clients), or the
+    //!   node answers `READONLY` (already demoted).
 
-    use std::sync::{Arc, Mutex, PoisonError};
+    use std::sync::{Arc, Mutex, PoisonError, Weak};
+    use std::time::Duration;
 
     use redis::aio::{ConnectionLike, MultiplexedConnection};
     use redis::sentinel::SentinelClient;
     use redis::{
-        AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult,
-        ServerErrorKind, Value,
+        AsyncConnectionConfig, Cmd, ConnectionAddr, ErrorKind, Pipeline, RedisError, RedisFuture,
+        RedisResult, ServerErrorKind, Value,
     };
+
+    /// How often the background task asks a sentinel which node is the master.
+    pub(in crate::store::redis) const RECHECK: Duration = Duration::from_millis(500);
+
+    /// A connection to the master, with where it goes and its generation (so that a failure
+    /// only forgets the connection it happened on, not a newer one).
+    #[derive(Clone)]
+    struct Current {
+        generation: u64,
+        addr: Option<(String, u16)>,
+        conn: MultiplexedConnection,
+    }
+
+    fn host_port(addr: &ConnectionAddr) -> Option<(String, u16)> {
+        match addr {
+            ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+                Some((host.clone(), *port))
+            }
+            _ => None,
+        }
+    }
 
     #[derive(Clone)]
     pub(in crate::store::redis) struct SentinelConnection {
@@ -85,17 +112,19 @@ pub(super) mod sentinel {
         /// Asking the sentinels takes `&mut`: one resolution at a time, the others wait and
         /// then use its result.
         sentinel: tokio::sync::Mutex<SentinelClient>,
-        /// The master's connection and its generation (so that a failure only forgets the
-        /// connection it happened on, not a newer one).
-        current: Mutex<Option<(u64, MultiplexedConnection)>>,
+        current: Mutex<Option<Current>>,
         generation: std::sync::atomic::AtomicU64,
         config: AsyncConnectionConfig,
+        master: String,
     }
 
     impl SentinelConnection {
         /// Finds the master now, so that a misconfiguration fails at start.
+        /// Also starts the task that follows the sentinels' choice; it ends once the last
+        /// clone of this connection is dropped.
         pub(in crate::store::redis) async fn new(
             sentinel: SentinelClient,
+            master: &str,
             config: AsyncConnectionConfig,
         ) -> RedisResult<Self> {
             let conn = SentinelConnection {
@@ -104,13 +133,15 @@ pub(super) mod sentinel {
                     current: Mutex::new(None),
                     generation: std::sync::atomic::AtomicU64::new(0),
                     config,
+                    master: master.to_owned(),
                 }),
             };
             conn.master().await?;
+            tokio::spawn(follow(Arc::downgrade(&conn.inner)));
             Ok(conn)
         }
 
-        fn current(&self) -> Option<(u64, MultiplexedConnection)> {
+        fn current(&self) -> Option<Current> {
             self.inner
                 .current
                 .lock()
@@ -119,7 +150,7 @@ pub(super) mod sentinel {
         }
 
         /// The master's connection, asking the sentinels when there is none.
-        async fn master(&self) -> RedisResult<(u64, MultiplexedConnection)> {
+        async fn master(&self) -> RedisResult<Current> {
             if let Some(current) = self.current() {
                 return Ok(current);
             }
@@ -131,17 +162,34 @@ pub(super) mod sentinel {
             let conn = client
                 .get_multiplexed_async_connection_with_config(&self.inner.config)
                 .await?;
-            let generation = 1 + self
-                .inner
-                .generation
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let current = Current {
+                generation: 1 + self
+                    .inner
+                    .generation
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                addr: host_port(client.get_connection_info().addr()),
+                conn,
+            };
             *self
                 .inner
                 .current
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some((generation, conn.clone()));
-            tracing::debug!(master = ?client.get_connection_info().addr(), "flash: Sentinel named the master");
-            Ok((generation, conn))
+                .unwrap_or_else(PoisonError::into_inner) = Some(current.clone());
+            tracing::info!(master = ?current.addr, "flash: Sentinel named the master");
+            Ok(current)
+        }
+
+        /// Forgets the connection of `generation`.
+        fn forget(&self, generation: u64, why: &dyn std::fmt::Display) {
+            let mut current = self
+                .inner
+                .current
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if current.as_ref().is_some_and(|c| c.generation == generation) {
+                tracing::warn!(%why, "flash: leaving the Sentinel master; asking the sentinels again");
+                *current = None;
+            }
         }
 
         /// Drops the connection of `generation` after `error`, when the error says that
@@ -158,17 +206,8 @@ pub(super) mod sentinel {
                             | ServerErrorKind::ExecAbort
                     )
                 );
-            if !stale {
-                return;
-            }
-            let mut current = self
-                .inner
-                .current
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if current.as_ref().is_some_and(|(g, _)| *g == generation) {
-                tracing::warn!(%error, "flash: the Sentinel master failed; asking the sentinels again");
-                *current = None;
+            if stale {
+                self.forget(generation, error);
             }
         }
 
@@ -189,18 +228,20 @@ pub(super) mod sentinel {
         where
             F: Fn(MultiplexedConnection) -> RedisFuture<'static, T>,
         {
-            let (generation, conn) = self.master().await?;
-            match op(conn).await {
+            let current = self.master().await?;
+            match op(current.conn).await {
                 Ok(value) => Ok(value),
                 Err(error) => {
-                    self.forget_after(generation, &error);
+                    self.forget_after(current.generation, &error);
                     if !Self::not_applied(&error) {
                         return Err(error);
                     }
                     // The node was demoted before it ran the command: once more, on the
                     // master the sentinels name now (the store's deadline still applies).
-                    let (generation, conn) = self.master().await?;
-                    op(conn).await.inspect_err(|e| self.forget_after(generation, e))
+                    let current = self.master().await?;
+                    op(current.conn)
+                        .await
+                        .inspect_err(|e| self.forget_after(current.generation, e))
                 }
             }
         }
@@ -226,14 +267,61 @@ pub(super) mod sentinel {
             Box::pin(async move {
                 self.run(|mut conn| {
                     let pipeline = pipeline.clone();
-                    Box::pin(async move { conn.req_packed_commands(&pipeline, offset, count).await })
+                    Box::pin(
+                        async move { conn.req_packed_commands(&pipeline, offset, count).await },
+                    )
                 })
                 .await
             })
         }
 
         fn get_db(&self) -> i64 {
-            self.current().map_or(0, |(_, conn)| conn.get_db())
+            self.current().map_or(0, |c| c.conn.get_db())
+        }
+    }
+
+    /// Every [`RECHECK`], asks a sentinel which node is the master; when it names another
+    /// node than the one in use, forgets the connection in use. Ends when the store is gone.
+    async fn follow(inner: Weak<Inner>) {
+        let mut sentinel_conn: Option<MultiplexedConnection> = None;
+        loop {
+            tokio::time::sleep(RECHECK).await;
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            let conn = SentinelConnection { inner };
+            if sentinel_conn.is_none() {
+                let client = {
+                    let mut sentinel = conn.inner.sentinel.lock().await;
+                    tokio::time::timeout(RECHECK, sentinel.async_get_sentinel_client()).await
+                };
+                if let Ok(Ok(client)) = client {
+                    sentinel_conn = client
+                        .get_multiplexed_async_connection_with_config(&conn.inner.config)
+                        .await
+                        .ok();
+                }
+            }
+            let Some(mut sentinel) = sentinel_conn.clone() else {
+                continue;
+            };
+            let named: RedisResult<Option<(String, u16)>> = redis::cmd("SENTINEL")
+                .arg("GET-MASTER-ADDR-BY-NAME")
+                .arg(&conn.inner.master)
+                .query_async(&mut sentinel)
+                .await;
+            match named {
+                Ok(Some(named)) => {
+                    if let Some(current) = conn.current() {
+                        if current.addr.as_ref().is_some_and(|addr| *addr != named) {
+                            let why = format!("the sentinels name {}:{} now", named.0, named.1);
+                            conn.forget(current.generation, &why);
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => sentinel_conn = None,
+            }
         }
     }
 }

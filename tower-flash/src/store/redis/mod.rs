@@ -553,7 +553,7 @@ impl RedisStore {
         let deadline = options.timeout + options.connect_timeout;
         let conn = tokio::time::timeout(
             deadline,
-            connection::sentinel::SentinelConnection::new(client, config),
+            connection::sentinel::SentinelConnection::new(client, master, config),
         )
         .await
         .map_err(|_| StoreError::Timeout(deadline))?
