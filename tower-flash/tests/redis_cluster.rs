@@ -282,3 +282,65 @@ async fn cluster_killed_master_fails_over_and_service_recovers() {
         .await;
     assert_eq!(client.take_texts().await, ["after the kill"]);
 }
+
+/// Three app instances, each with its own store and connections, on one cluster; every
+/// client's requests go round-robin across them while two tabs read at once: each
+/// acknowledged message reaches its own client exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cluster_app_instances_round_robin_deliver_exactly_once() {
+    const CLIENTS: usize = 40;
+    const ROUNDS: usize = 25;
+    let fx = ClusterFixture::start().await;
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        let store = RedisStore::connect_cluster(&fx.cluster.urls(), RedisOptions::default())
+            .await
+            .unwrap();
+        instances.push(common::app(
+            tower_flash::FlashLayer::new(store, common::key()).secure(false),
+        ));
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let tabs: Vec<common::Client> = {
+            let first = common::Client::new(&instances[0]);
+            (0..3).map(|i| first.with_app(&instances[i])).collect()
+        };
+        tasks.push(tokio::spawn(async move {
+            let (mut sent, mut got) = (Vec::new(), Vec::new());
+            for round in 0..ROUNDS {
+                let text = format!("c{c}-{round}");
+                sent.push(text.clone());
+                tabs[round % 3]
+                    .run(move |flash| async move { flash.info(text).unwrap() })
+                    .await;
+                let (a, b) = tokio::join!(
+                    tabs[(round + 1) % 3].take_texts(),
+                    tabs[(round + 2) % 3].take_texts()
+                );
+                got.extend(a);
+                got.extend(b);
+            }
+            (c, sent, got)
+        }));
+    }
+    let (mut lost, mut duplicates, mut foreign, mut requests) = (0, 0, 0, 0);
+    for task in tasks {
+        let (c, sent, got) = task.await.unwrap();
+        requests += 3 * sent.len();
+        let own = format!("c{c}-");
+        foreign += got.iter().filter(|t| !t.starts_with(&own)).count();
+        let unique: HashSet<&String> = got.iter().collect();
+        duplicates += got.len() - unique.len();
+        lost += sent.iter().filter(|t| !unique.contains(t)).count();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "3 instances, {CLIENTS} clients x {ROUNDS} rounds round-robin: {requests} requests in \
+         {elapsed:?} ({:.0} req/s, debug build, in process): lost={lost} duplicates={duplicates} \
+         foreign={foreign}",
+        requests as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!((lost, duplicates, foreign), (0, 0, 0));
+}

@@ -542,7 +542,8 @@ impl RedisStore {
             .collect();
         let client = SentinelClient::build(
             urls.clone(),
-            master.to_owned(),
+            // A `String`: without redis-rs's `tls-rustls` the parameter is not generic.
+            String::from(master),
             None,
             SentinelServerType::Master,
         )
