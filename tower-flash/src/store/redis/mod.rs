@@ -281,7 +281,7 @@ impl RedisOptions {
     /// Trusts the certificate authority in `pem` (one or more PEM certificates) for
     /// `rediss://` connections, instead of the system's roots: for a Redis whose certificate
     /// your own CA signed. Applies to [`RedisStore::connect_with`] and
-    /// [`RedisStore::connect_cluster`] (feature `tls`).
+    /// `RedisStore::connect_cluster` (feature `tls`).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -331,8 +331,11 @@ fn install_crypto_provider() {
 ///   oldest first. The braces are a hash tag: every key of one client lands in one cluster
 ///   slot. Every key has a TTL.
 /// - **Connection**: one multiplexed, auto-reconnecting [`ConnectionManager`] shared by all
-///   requests; every operation is bounded by [`RedisOptions::timeout`] (500 ms by default),
-///   so an outage never makes a request wait redis-rs's default 9.5 s.
+///   requests ([`connect`](Self::connect)), or a cluster connection
+///   (`connect_cluster`, feature `cluster`), or a connection that
+///   follows the master Sentinel names (`connect_sentinel`, feature `sentinel`); every
+///   operation is bounded by [`RedisOptions::timeout`] (500 ms by default), so an outage
+///   never makes a request wait redis-rs's default 9.5 s.
 /// - **Round trips**: one per operation, see the table.
 ///
 /// | operation | Redis | round trips |
@@ -393,7 +396,7 @@ impl RedisStore {
     /// Connects with the given options.
     ///
     /// With the feature `tls`, `rediss://` URLs connect over TLS, checking the server's
-    /// certificate against the system's roots or [`RedisOptions::root_certificate`].
+    /// certificate against the system's roots or `RedisOptions::root_certificate`.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         #[cfg(feature = "tls")]
         install_crypto_provider();
