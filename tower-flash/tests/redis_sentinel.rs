@@ -74,10 +74,12 @@ async fn sentinel_connecting_fails_fast_with_a_clear_error() {
 
 /// `SENTINEL FAILOVER` while 8 users push and take through the app: every request is
 /// answered within its bound, nothing panics, nobody gets a duplicate or a foreign message,
-/// and once the old master is demoted the same store writes to the new master by itself.
-/// Writes acknowledged before the failover started and after it ended are all delivered;
-/// the ones the old master acknowledged while being replaced may be lost (Sentinel does
-/// not pause the old master: counted and printed).
+/// and within a few hundred ms of the promotion, long before Sentinel demotes the old
+/// master, the same store writes to the new master by itself. Writes acknowledged before
+/// the failover started and after it ended are all delivered. What the app did on the old
+/// master after the promotion (Sentinel does not pause it) is undone by its demotion: pushes
+/// lost, takes delivered again; the test counts both and requires duplicates to come only
+/// from takes in that window.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sentinel_failover_under_requests_the_app_follows_the_new_master() {
     let group = SentinelGroup::start();
@@ -108,8 +110,9 @@ async fn sentinel_failover_under_requests_the_app_follows_the_new_master() {
         } else {
             &group.replica
         };
-        let role: Vec<redis::Value> = redis::cmd("ROLE")
-            .query(&mut node.conn())
+        let role: Vec<redis::Value> = node
+            .try_conn()
+            .and_then(|mut conn| redis::cmd("ROLE").query(&mut conn))
             .unwrap_or_default();
         match role.first() {
             Some(redis::Value::BulkString(r)) => String::from_utf8_lossy(r).into_owned(),
@@ -129,7 +132,11 @@ async fn sentinel_failover_under_requests_the_app_follows_the_new_master() {
         probe
             .run(|flash| async move { flash.info("probe").unwrap() })
             .await;
-        let on_new: Vec<String> = group.replica.conn().lrange(&probe_key, 0, -1).unwrap();
+        let on_new: Vec<String> = group
+            .replica
+            .try_conn()
+            .and_then(|mut conn| conn.lrange(&probe_key, 0, -1))
+            .unwrap_or_default();
         probe.take_texts().await;
         if !on_new.is_empty() {
             break;
@@ -166,20 +173,19 @@ async fn sentinel_failover_under_requests_the_app_follows_the_new_master() {
         switched - promoted,
         ended - started
     );
+    // Between the promotion and the app leaving the old master, what the app does on the
+    // old master is discarded when it is demoted: pushes are lost, and takes are undone,
+    // so the new master delivers those messages again.
+    let margin = Duration::from_millis(100);
+    let duplicated_outside = t
+        .duplicated_first_at
+        .iter()
+        .filter(|at| **at < started || **at > switched + margin)
+        .count();
     println!(
-        "sentinel failover: took {:?}; requests={} acked={} delivered={} failed pushes={} \
-         failed takes={} duplicates={} foreign={} lost during the failover={} slowest={:?} \
-         (store timeout {timeout:?})",
-        ended - started,
-        t.requests,
-        t.acked,
-        t.delivered,
-        t.failed_pushes,
-        t.failed_takes,
-        t.duplicates,
-        t.foreign,
-        t.lost.len(),
-        t.slowest
+        "sentinel failover: took {:?}; {t:?} (store timeout {timeout:?}); duplicates first \
+         delivered outside the split-brain window: {duplicated_outside}",
+        ended - started
     );
     assert!(t.slowest < Duration::from_secs(2), "{:?}", t.slowest);
     assert!(
@@ -187,7 +193,7 @@ async fn sentinel_failover_under_requests_the_app_follows_the_new_master() {
         "the app followed the new master after {:?}",
         switched - promoted
     );
-    assert_eq!((t.duplicates, t.foreign, lost_outside), (0, 0, 0));
+    assert_eq!((duplicated_outside, t.foreign, lost_outside), (0, 0, 0));
     assert!(t.acked > 0);
 
     // The same store, never rebuilt, writes to the new master.

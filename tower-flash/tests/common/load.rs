@@ -42,7 +42,8 @@ pub struct UserLog {
     pub user: usize,
     /// Pushes answered 200, with when they were answered.
     pub acked: Vec<(String, Instant)>,
-    pub received: Vec<String>,
+    /// Messages taken, with when the take was answered.
+    pub received: Vec<(String, Instant)>,
     pub failed_pushes: usize,
     pub failed_takes: usize,
     pub requests: usize,
@@ -89,16 +90,21 @@ impl Load {
                         let started = Instant::now();
                         let got = client
                             .run(|flash| async move {
-                                flash
-                                    .try_take_all()
-                                    .await
-                                    .map(|m| m.into_iter().map(|m| m.into_text()).collect())
+                                flash.try_take_all().await.map(|m| {
+                                    m.into_iter()
+                                        .map(|m| m.into_text())
+                                        .collect::<Vec<String>>()
+                                })
                             })
                             .await;
                         log.slowest = log.slowest.max(started.elapsed());
                         log.requests += 2;
                         match got {
-                            Ok(texts) => log.received.extend::<Vec<String>>(texts),
+                            Ok(texts) => {
+                                let now = Instant::now();
+                                log.received
+                                    .extend(texts.into_iter().map(|t: String| (t, now)));
+                            }
                             Err(_) => log.failed_takes += 1,
                         }
                         tokio::time::sleep(pause).await;
@@ -132,7 +138,8 @@ impl Load {
                     .await;
                 match got {
                     Ok(texts) => {
-                        log.received.extend(texts);
+                        let now = Instant::now();
+                        log.received.extend(texts.into_iter().map(|t| (t, now)));
                         break;
                     }
                     Err(e) => assert!(Instant::now() < deadline, "draining user {}: {e}", log.user),
@@ -145,18 +152,46 @@ impl Load {
 }
 
 /// Delivery accounting over all users.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Tally {
     pub requests: usize,
     pub acked: usize,
     pub delivered: usize,
     pub duplicates: usize,
+    /// For each message delivered more than once, when it was first delivered.
+    pub duplicated_first_at: Vec<Instant>,
     pub foreign: usize,
     /// Acknowledged pushes never delivered, with when they were acknowledged.
     pub lost: Vec<(String, Instant)>,
     pub failed_pushes: usize,
     pub failed_takes: usize,
     pub slowest: Duration,
+}
+
+impl std::fmt::Debug for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "requests={} acked={} delivered={} failed pushes={} failed takes={} duplicates={} \
+             foreign={} lost={} slowest={:?}",
+            self.requests,
+            self.acked,
+            self.delivered,
+            self.failed_pushes,
+            self.failed_takes,
+            self.duplicates,
+            self.foreign,
+            self.lost.len(),
+            self.slowest
+        )
+    }
+}
+
+impl Tally {
+    /// Failed requests, as a share of all.
+    pub fn failure_rate(&self) -> f64 {
+        (self.failed_pushes + self.failed_takes) as f64 / self.requests.max(1) as f64
+    }
 }
 
 pub fn tally<'a>(logs: impl IntoIterator<Item = &'a UserLog>) -> Tally {
@@ -168,15 +203,20 @@ pub fn tally<'a>(logs: impl IntoIterator<Item = &'a UserLog>) -> Tally {
         t.failed_takes += log.failed_takes;
         t.slowest = t.slowest.max(log.slowest);
         let own = format!("u{}-", log.user);
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for text in &log.received {
+        let mut seen: HashMap<&str, (usize, Instant)> = HashMap::new();
+        for (text, at) in &log.received {
             if !text.starts_with(&own) {
                 t.foreign += 1;
             }
-            *seen.entry(text).or_default() += 1;
+            seen.entry(text).or_insert((0, *at)).0 += 1;
         }
         t.delivered += seen.len();
-        t.duplicates += seen.values().map(|n| n - 1).sum::<usize>();
+        for (n, first) in seen.values() {
+            if *n > 1 {
+                t.duplicates += n - 1;
+                t.duplicated_first_at.push(*first);
+            }
+        }
         for (text, at) in &log.acked {
             if !seen.contains_key(text.as_str()) {
                 t.lost.push((text.clone(), *at));

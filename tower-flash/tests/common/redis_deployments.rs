@@ -85,6 +85,11 @@ impl Node {
         connect(self.port).expect("connect to a test redis node")
     }
 
+    /// A connection, or the error (a node being demoted or resyncing may refuse a while).
+    pub fn try_conn(&self) -> redis::RedisResult<redis::Connection> {
+        connect(self.port)
+    }
+
     pub fn alive(&self) -> bool {
         self.child.is_some()
     }

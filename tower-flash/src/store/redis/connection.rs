@@ -83,7 +83,7 @@ pub(super) mod sentinel {
     };
 
     /// How often the background task asks a sentinel which node is the master.
-    pub(in crate::store::redis) const RECHECK: Duration = Duration::from_millis(500);
+    pub(in crate::store::redis) const RECHECK: Duration = Duration::from_millis(250);
 
     /// A connection to the master, with where it goes and its generation (so that a failure
     /// only forgets the connection it happened on, not a newer one).
