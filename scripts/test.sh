@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration, black-box and doc tests of every package.
-# Installs what is missing (redis-server, cargo-nextest) first; the Redis tests start their
-# own throwaway servers and fail loudly without one.
+# Installs what is missing (redis-server, redis-cli, cargo-nextest) first; the Redis tests
+# start their own throwaway servers, clusters and sentinels (redis-server --sentinel), and
+# fail loudly without them.
 # Usage: bash scripts/test.sh [nextest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."

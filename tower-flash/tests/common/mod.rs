@@ -170,12 +170,29 @@ impl Client {
     }
 }
 
+/// Free loopback ports, all held at once while they are picked so that they differ.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
 pub async fn body_text(res: Response<Body>) -> String {
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
+#[cfg(any(feature = "cluster", feature = "sentinel"))]
+pub mod load;
+#[cfg(any(feature = "cluster", feature = "sentinel"))]
+pub mod redis_deployments;
 #[cfg(feature = "redis")]
 pub mod redis_server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// A body that sends `first`, then fails: a view whose rendering breaks mid-stream.
 pub fn failing_body(first: &'static str) -> Body {

@@ -1,4 +1,6 @@
-//! [`RedisStore`]: messages in Redis (feature `redis`).
+//! [`RedisStore`]: messages in Redis (feature `redis`), on one server, a Redis Cluster
+//! (feature `cluster`) or a Sentinel-managed master (feature `sentinel`), over TLS with the
+//! feature `tls`.
 
 use std::fmt;
 use std::future::Future;
@@ -8,10 +10,13 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
+use self::connection::Connection;
 use super::{LeaseId, PushOptions, PushReceipt, Store, Take, Target};
 use crate::error::StoreError;
 use crate::id::ClientId;
 use crate::message::{Message, Scope, now_millis};
+
+mod connection;
 
 /// The most messages one take pops: far above any sensible `max_messages`, so a take always
 /// empties the list.
@@ -202,12 +207,14 @@ fn script(body: &str) -> Script {
 ///     .timeout(Duration::from_millis(200));
 /// # let _ = options;
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RedisOptions {
     prefix: String,
     timeout: Duration,
     connect_timeout: Duration,
     retries: usize,
+    #[cfg(feature = "tls")]
+    root_certificate: Option<Vec<u8>>,
 }
 
 impl Default for RedisOptions {
@@ -217,7 +224,25 @@ impl Default for RedisOptions {
             timeout: Duration::from_millis(500),
             connect_timeout: Duration::from_millis(250),
             retries: 1,
+            #[cfg(feature = "tls")]
+            root_certificate: None,
         }
+    }
+}
+
+impl fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("RedisOptions");
+        s.field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retries", &self.retries);
+        #[cfg(feature = "tls")]
+        s.field(
+            "root_certificate",
+            &self.root_certificate.as_ref().map(|pem| pem.len()),
+        );
+        s.finish()
     }
 }
 
@@ -252,6 +277,50 @@ impl RedisOptions {
         self.retries = retries;
         self
     }
+
+    /// Trusts the certificate authority in `pem` (one or more PEM certificates) for
+    /// `rediss://` connections, instead of the system's roots: for a Redis whose certificate
+    /// your own CA signed. Applies to [`RedisStore::connect_with`] and
+    /// `RedisStore::connect_cluster` (feature `tls`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_flash::{RedisOptions, RedisStore};
+    ///
+    /// let ca = std::fs::read("/etc/redis/tls/ca.crt")?;
+    /// let store = RedisStore::connect_with(
+    ///     "rediss://redis.internal:6380/0",
+    ///     RedisOptions::default().root_certificate(ca),
+    /// )
+    /// .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificate = Some(pem.into());
+        self
+    }
+
+    #[cfg(feature = "tls")]
+    fn certificates(&self) -> Option<redis::TlsCertificates> {
+        self.root_certificate
+            .as_ref()
+            .map(|pem| redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            })
+    }
+}
+
+/// rustls needs a process-wide crypto provider; redis-rs uses rustls without choosing one.
+/// Install `ring` unless the application installed another.
+#[cfg(feature = "tls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: a provider is then installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 /// Messages in Redis: one LIST per client, so every instance of an app sees the same
@@ -262,8 +331,11 @@ impl RedisOptions {
 ///   oldest first. The braces are a hash tag: every key of one client lands in one cluster
 ///   slot. Every key has a TTL.
 /// - **Connection**: one multiplexed, auto-reconnecting [`ConnectionManager`] shared by all
-///   requests; every operation is bounded by [`RedisOptions::timeout`] (500 ms by default),
-///   so an outage never makes a request wait redis-rs's default 9.5 s.
+///   requests ([`connect`](Self::connect)), or a cluster connection
+///   (`connect_cluster`, feature `cluster`), or a connection that
+///   follows the master Sentinel names (`connect_sentinel`, feature `sentinel`); every
+///   operation is bounded by [`RedisOptions::timeout`] (500 ms by default), so an outage
+///   never makes a request wait redis-rs's default 9.5 s.
 /// - **Round trips**: one per operation, see the table.
 ///
 /// | operation | Redis | round trips |
@@ -289,7 +361,7 @@ impl RedisOptions {
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Connection,
     options: RedisOptions,
     scripts: Arc<Scripts>,
     url: String,
@@ -304,7 +376,7 @@ struct Scripts {
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("url", &self.url)
+            .field("redis", &self.url)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -322,8 +394,22 @@ impl RedisStore {
     }
 
     /// Connects with the given options.
+    ///
+    /// With the feature `tls`, `rediss://` URLs connect over TLS, checking the server's
+    /// certificate against the system's roots or `RedisOptions::root_certificate`.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::backend)?;
+        #[cfg(feature = "tls")]
+        install_crypto_provider();
+        #[cfg(feature = "tls")]
+        let client = match options.certificates() {
+            Some(certs) if url.starts_with("rediss://") => {
+                redis::Client::build_with_tls(url, certs)
+            }
+            _ => redis::Client::open(url),
+        };
+        #[cfg(not(feature = "tls"))]
+        let client = redis::Client::open(url);
+        let client = client.map_err(StoreError::backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.timeout))
@@ -341,6 +427,10 @@ impl RedisStore {
     /// A store over a connection you made. [`RedisOptions::timeout`] still bounds every
     /// operation; the connection's own settings apply to reconnection.
     pub fn with_connection(conn: ConnectionManager, options: RedisOptions) -> Self {
+        Self::over(Connection::Single(conn), options)
+    }
+
+    fn over(conn: Connection, options: RedisOptions) -> Self {
         RedisStore {
             conn,
             options,
@@ -351,6 +441,132 @@ impl RedisStore {
             }),
             url: "(connection)".to_owned(),
         }
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes (`redis://host:port` or, with the
+    /// feature `tls`, `rediss://host:port`), with the same operations, scripts and key layout
+    /// as on one server: a client's keys share one hash slot (the `{<id>}` tag), so every
+    /// operation stays atomic on one master (feature `cluster`).
+    ///
+    /// The cluster client is set up like the single-node one: connection attempts bounded by
+    /// [`RedisOptions::connect_timeout`], responses and the whole operation (redirections
+    /// and retries included) by [`RedisOptions::timeout`], at least 3 retries (a `MOVED`
+    /// after a failover needs one), 10 to 100 ms apart. While a master fails over, the
+    /// operations on its slots fail within the timeout and the others are unaffected; the
+    /// connection learns the new topology by itself.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tower_flash::StoreError> {
+    /// use tower_flash::{FlashLayer, Key, RedisOptions, RedisStore};
+    ///
+    /// let store = RedisStore::connect_cluster(
+    ///     &["redis://10.0.0.1:6379", "redis://10.0.0.2:6379", "redis://10.0.0.3:6379"],
+    ///     RedisOptions::default(),
+    /// )
+    /// .await?;
+    /// let layer = FlashLayer::new(store, Key::generate());
+    /// # let _ = layer; Ok(()) }
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub async fn connect_cluster<S: AsRef<str>>(
+        nodes: &[S],
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
+        #[cfg(feature = "tls")]
+        install_crypto_provider();
+        let urls: Vec<&str> = nodes.iter().map(AsRef::as_ref).collect();
+        let retries = u32::try_from(options.retries.max(3)).unwrap_or(u32::MAX);
+        let builder = redis::cluster::ClusterClientBuilder::new(urls.iter().copied())
+            .connection_timeout(options.connect_timeout)
+            .response_timeout(options.timeout)
+            .retries(retries)
+            .min_retry_wait(10)
+            .max_retry_wait(100);
+        #[cfg(feature = "tls")]
+        let builder = match options.certificates() {
+            Some(certs) => builder.certs(certs),
+            None => builder,
+        };
+        let client = builder.build().map_err(StoreError::backend)?;
+        let deadline = options.timeout + options.connect_timeout;
+        let conn = tokio::time::timeout(deadline, client.get_async_connection())
+            .await
+            .map_err(|_| StoreError::Timeout(deadline))?
+            .map_err(StoreError::backend)?;
+        let description = format!(
+            "cluster {}",
+            urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
+        );
+        Ok(Self::over(Connection::Cluster(conn), options).with_url(description))
+    }
+
+    /// Connects to the master that the Sentinels at `sentinels` name for `master`, and
+    /// follows it through failovers (feature `sentinel`). `sentinels` are `host:port` or
+    /// `redis://host:port` addresses of Sentinel processes.
+    ///
+    /// The master is looked up at start (failing if no sentinel answers or the master is
+    /// unknown) and again whenever its connection breaks or it answers a write with
+    /// `READONLY` (a demoted master): after a failover, the same store writes to the new
+    /// master by itself. A command that the demoted master refused runs once more on the new
+    /// one; every operation stays bounded by [`RedisOptions::timeout`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tower_flash::StoreError> {
+    /// use tower_flash::{RedisOptions, RedisStore};
+    ///
+    /// let store = RedisStore::connect_sentinel(
+    ///     &["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"],
+    ///     "mymaster",
+    ///     RedisOptions::default(),
+    /// )
+    /// .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    #[cfg(feature = "sentinel")]
+    pub async fn connect_sentinel<S: AsRef<str>>(
+        sentinels: &[S],
+        master: &str,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
+        use redis::sentinel::{SentinelClient, SentinelServerType};
+
+        #[cfg(feature = "tls")]
+        install_crypto_provider();
+        let urls: Vec<String> = sentinels
+            .iter()
+            .map(|s| {
+                let s = s.as_ref();
+                if s.contains("://") {
+                    s.to_owned()
+                } else {
+                    format!("redis://{s}")
+                }
+            })
+            .collect();
+        let client = SentinelClient::build(
+            urls.clone(),
+            // A `String`: without redis-rs's `tls-rustls` the parameter is not generic.
+            String::from(master),
+            None,
+            SentinelServerType::Master,
+        )
+        .map_err(StoreError::backend)?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.timeout));
+        let deadline = options.timeout + options.connect_timeout;
+        let conn = tokio::time::timeout(
+            deadline,
+            connection::sentinel::SentinelConnection::new(client, master, config),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout(deadline))?
+        .map_err(StoreError::backend)?;
+        let description = format!(
+            "sentinel {master} at {}",
+            urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
+        );
+        Ok(Self::over(Connection::Sentinel(conn), options).with_url(description))
     }
 
     fn with_url(mut self, url: String) -> Self {
