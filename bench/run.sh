@@ -90,35 +90,52 @@ for store in memory redis; do
     stop_server
 done
 
-# Redis's own counters over a plain cycle run: round trips (socket reads) and commands.
+# Redis's own counters: round trips (socket reads) and commands per cycle, first with one
+# user (each request alone: its round trips), then with all of them (the multiplexed
+# connection batches concurrent requests into fewer socket reads).
 start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
-reads0=$(stat stats total_reads_processed); cmds0=$(stat stats total_commands_processed)
-requests=$(load cycle redis --warmup 0 --duration 3 | sed -n 's/.*"requests":\([0-9]*\).*/\1/p')
-reads1=$(stat stats total_reads_processed); cmds1=$(stat stats total_commands_processed)
-python3 - "$requests" "$reads0" "$reads1" "$cmds0" "$cmds1" >> "$results" <<'PY'
+cost() { # users
+    local r0 c0 r1 c1 requests
+    r0=$(stat stats total_reads_processed); c0=$(stat stats total_commands_processed)
+    requests=$(load cycle redis --users "$1" --warmup 0 --duration 3 | sed -n 's/.*"requests":\([0-9]*\).*/\1/p')
+    r1=$(stat stats total_reads_processed); c1=$(stat stats total_commands_processed)
+    echo "$1 $requests $r0 $r1 $c0 $c1"
+}
+python3 - $(cost 1) $(cost "$users") >> "$results" <<'PY'
 import json, sys
-requests, r0, r1, c0, c1 = map(int, sys.argv[1:])
-cycles = requests // 2
-# Less the INFO calls made between the two readings (one read, one command each).
-print(json.dumps({"kind": "redis-cost", "cycles": cycles,
-                  "round_trips_per_cycle": (r1 - r0 - 2) / cycles,
-                  "commands_per_cycle": (c1 - c0 - 2) / cycles}))
+a = list(map(int, sys.argv[1:]))
+out = {"kind": "redis-cost"}
+for name, (users, requests, r0, r1, c0, c1) in (("alone", a[:6]), ("loaded", a[6:])):
+    cycles = max(requests // 2, 1)
+    # Less the INFO calls made between the two readings (one read, one command each).
+    out[name] = {"users": users, "cycles": cycles,
+                 "round_trips_per_cycle": (r1 - r0 - 2) / cycles,
+                 "commands_per_cycle": (c1 - c0 - 2) / cycles}
+print(json.dumps(out))
 PY
 
-# Memory per pending message: many clients, one unread message each.
-rcli FLUSHALL >/dev/null
-mem0=$(stat memory used_memory)
-load fill redis --users 2000 --warmup 0 --duration 1 >/dev/null
-mem1=$(stat memory used_memory)
-clients=$(rcli DBSIZE)
-key=$(rcli RANDOMKEY)
-element=$(rcli LINDEX "$key" 0 | wc -c)
-usage=$(rcli MEMORY USAGE "$key")
-python3 - "$clients" "$mem0" "$mem1" "$element" "$usage" >> "$results" <<'PY'
+# Memory per pending message: many clients with one unread message each, then with ten.
+memory() { # messages per client
+    rcli FLUSHALL >/dev/null
+    local m0 m1 clients key
+    m0=$(stat memory used_memory)
+    load fill redis --users 2000 --rounds "$1" --warmup 0 --duration 30 >/dev/null
+    m1=$(stat memory used_memory)
+    clients=$(rcli DBSIZE)
+    key=$(rcli RANDOMKEY)
+    echo "$1 $clients $m0 $m1 $(rcli LINDEX "$key" 0 | wc -c) $(rcli MEMORY USAGE "$key")"
+}
+python3 - $(memory 1) $(memory 10) >> "$results" <<'PY'
 import json, sys
-clients, m0, m1, element, usage = map(int, sys.argv[1:])
-print(json.dumps({"kind": "memory", "clients": clients, "element_bytes": element - 1,
-                  "bytes_per_message": (m1 - m0) / max(clients, 1), "memory_usage_one_key": usage}))
+a = list(map(int, sys.argv[1:]))
+runs = [dict(zip(("per_client", "clients", "m0", "m1", "element", "usage"), a[i:i + 6])) for i in (0, 6)]
+one, ten = runs
+messages = lambda r: max(r["clients"] * r["per_client"], 1)
+print(json.dumps({"kind": "memory", "clients": one["clients"], "element_bytes": one["element"] - 1,
+                  "bytes_per_message": (one["m1"] - one["m0"]) / messages(one),
+                  "memory_usage_one_key": one["usage"],
+                  "bytes_per_message_ten_per_client": (ten["m1"] - ten["m0"]) / messages(ten),
+                  "memory_usage_key_of_ten": ten["usage"]}))
 PY
 stop_server
 

@@ -28,7 +28,8 @@ pub enum Scenario {
     ReadEmpty,
     /// 3 pushes, then 2 concurrent reads with the same cookie: every message exactly once.
     Race,
-    /// `GET /set` only, one message per user, never read (for memory-per-message figures).
+    /// `GET /set` only, never read: one message per user, or `--rounds` (for
+    /// memory-per-message figures).
     Fill,
 }
 
@@ -94,6 +95,8 @@ pub struct LoadConfig {
     pub duration: Duration,
     /// How long to run before measuring (connections, caches, allocator).
     pub warmup: Duration,
+    /// Rounds per user before stopping early (`fill` does 1 unless told).
+    pub rounds: Option<u64>,
 }
 
 /// What a run measured; `flash-load --json` prints it, `bench-report` reads it back.
@@ -210,7 +213,11 @@ async fn user_loop(
     }
     loop {
         let now = Instant::now();
-        if now >= until || (config.scenario == Scenario::Fill && round > 0) {
+        let rounds = match config.scenario {
+            Scenario::Fill => config.rounds.or(Some(1)),
+            _ => config.rounds,
+        };
+        if now >= until || rounds.is_some_and(|n| round >= n) {
             break;
         }
         let measuring = now >= measure_from;

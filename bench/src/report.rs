@@ -119,13 +119,24 @@ fn targets(r: &Results) -> Vec<Target> {
         measured: redis_vs_memory,
         met: redis_vs_memory.map(|m| m >= 0.8),
     });
-    let per_message = r.extra_f64("memory", "bytes_per_message");
-    out.push(Target {
-        what: "Redis memory per pending message",
-        goal: "≤ 200 bytes".to_owned(),
-        measured: per_message,
-        met: per_message.map(|b| b <= 200.0),
-    });
+    for (what, field) in [
+        (
+            "Redis memory per pending message, one per client",
+            "bytes_per_message",
+        ),
+        (
+            "Redis memory per pending message, ten per client",
+            "bytes_per_message_ten_per_client",
+        ),
+    ] {
+        let measured = r.extra_f64("memory", field);
+        out.push(Target {
+            what,
+            goal: "≤ 200 bytes".to_owned(),
+            measured,
+            met: measured.map(|b| b <= 200.0),
+        });
+    }
     let counters: u64 = r
         .outcomes
         .iter()
@@ -238,38 +249,45 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
         );
     }
     if let Some(cost) = r.extra.get("redis-cost") {
+        let figure = |run: &str, field: &str| {
+            cost.get(run)
+                .and_then(|v| v.get(field))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN)
+        };
         let _ = writeln!(md, "\n## Redis cost per redirect cycle\n");
         let _ = writeln!(
             md,
-            "Measured from Redis's own counters (`INFO stats`) over {} cycles of `cycle` \
-             (set → 302 → read): **{:.2} round trips** and {:.2} commands per cycle (the \
-             push is one `MULTI RPUSH LTRIM PEXPIRE EXEC` pipeline, the read one `LPOP`).\n",
-            cost.get("cycles").and_then(|v| v.as_u64()).unwrap_or(0),
-            cost.get("round_trips_per_cycle")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(f64::NAN),
-            cost.get("commands_per_cycle")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(f64::NAN),
+            "From Redis's own counters (`INFO stats`: socket reads and commands) over `cycle` \
+             (set → 302 → read). One user, each request alone: **{:.2} round trips** and {:.2} \
+             commands per cycle (the push is one `MULTI RPUSH LTRIM PEXPIRE EXEC` pipeline, \
+             the read one `LPOP`). With {} users the multiplexed connection batches concurrent \
+             requests: {:.2} socket reads and {:.2} commands per cycle.\n",
+            figure("alone", "round_trips_per_cycle"),
+            figure("alone", "commands_per_cycle"),
+            figure("loaded", "users"),
+            figure("loaded", "round_trips_per_cycle"),
+            figure("loaded", "commands_per_cycle"),
         );
     }
     if let Some(mem) = r.extra.get("memory") {
+        let int = |field: &str| mem.get(field).and_then(|v| v.as_u64()).unwrap_or(0);
+        let float = |field: &str| mem.get(field).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
         let _ = writeln!(md, "\n## Redis memory per pending message\n");
         let _ = writeln!(
             md,
-            "{} clients with one pending message each (an encoded element of about {} bytes): \
-             `used_memory` grew by {:.0} bytes per client and message; `MEMORY USAGE` of one \
-             client's key: {} bytes.\n",
-            mem.get("clients").and_then(|v| v.as_u64()).unwrap_or(0),
-            mem.get("element_bytes")
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0),
-            mem.get("bytes_per_message")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(f64::NAN),
-            mem.get("memory_usage_one_key")
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0),
+            "{} clients with one pending message each (an encoded element of {} bytes): \
+             `used_memory` grew by {:.0} bytes per message, the client's key included; \
+             `MEMORY USAGE` of one such key: {} bytes. With ten messages per client: {:.0} bytes \
+             per message; `MEMORY USAGE` of one such key: {} bytes. Redis 7.0 (Debian 12's) \
+             stores every list as a quicklist, about 180 bytes of fixed cost per key; Redis 7.2 \
+             and later store small lists as a listpack, which this layout gets without change.\n",
+            int("clients"),
+            int("element_bytes"),
+            float("bytes_per_message"),
+            int("memory_usage_one_key"),
+            float("bytes_per_message_ten_per_client"),
+            int("memory_usage_key_of_ten"),
         );
     }
     if let Some(soak) = r.extra.get("soak") {
@@ -401,7 +419,9 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| Redis memory per pending message | ≤ 200 bytes | 150.00 | yes |"),
+            md.contains(
+                "| Redis memory per pending message, one per client | ≤ 200 bytes | 150.00 | yes |"
+            ),
             "{md}"
         );
         assert!(

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! flash-load --addr 127.0.0.1:8080 --scenario cycle [--users 32] [--duration 10]
-//!            [--warmup 2] [--label memory] [--json] [--server-pid PID]
+//!            [--warmup 2] [--label memory] [--json] [--server-pid PID] [--rounds N]
 //! ```
 
 use std::process::ExitCode;
@@ -27,6 +27,7 @@ fn parse() -> Result<Args, String> {
     let mut label = String::new();
     let mut json = false;
     let mut server_pid = None;
+    let mut rounds = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -51,6 +52,13 @@ fn parse() -> Result<Args, String> {
                     .map_err(|_| "--warmup: seconds")?
             }
             "--label" => label = value("--label")?,
+            "--rounds" => {
+                rounds = Some(
+                    value("--rounds")?
+                        .parse()
+                        .map_err(|_| "--rounds: a number")?,
+                )
+            }
             "--server-pid" => {
                 server_pid = Some(
                     value("--server-pid")?
@@ -63,7 +71,7 @@ fn parse() -> Result<Args, String> {
         }
     }
     let (Some(addr), Some(scenario)) = (addr, scenario) else {
-        return Err("usage: flash-load --addr HOST:PORT --scenario NAME [--users N] [--duration S] [--warmup S] [--label L] [--json] [--server-pid PID]".to_owned());
+        return Err("usage: flash-load --addr HOST:PORT --scenario NAME [--users N] [--duration S] [--warmup S] [--label L] [--json] [--server-pid PID] [--rounds N]".to_owned());
     };
     if !(duration > 0.0 && warmup >= 0.0) || users == 0 {
         return Err("--users, --duration must be positive".to_owned());
@@ -75,6 +83,7 @@ fn parse() -> Result<Args, String> {
             users,
             duration: Duration::from_secs_f64(duration),
             warmup: Duration::from_secs_f64(warmup),
+            rounds,
         },
         label,
         json,
