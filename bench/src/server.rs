@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -255,18 +255,38 @@ async fn set(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Resp
     let (Some(kind), Some(msg)) = (query.get("kind"), query.get("msg")) else {
         return bad_request("kind and msg are required");
     };
-    let next = query.get("next").map_or("/read", String::as_str);
-    let local = next == "/read"
-        || next
-            .strip_prefix("/page/")
-            .is_some_and(|page| !page.is_empty() && !page.contains(['/', '\\']));
-    if !local {
-        return bad_request("next must be /read or /page/X");
-    }
+    // Checked before the push: a refused `next` must leave nothing stored.
+    let Some(location) = local_redirect(query.get("next").map_or("/read", String::as_str)) else {
+        return bad_request(
+            "next must be /read or /page/X (X: letters, digits, '-', '_', '.', '~'; an optional ?query)",
+        );
+    };
     if let Err(error) = flash.push(kind, msg.as_str()) {
         return error.into_response();
     }
-    (StatusCode::FOUND, [(header::LOCATION, next.to_owned())]).into_response()
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+/// The `Location` for `next` if it is `/read` or `/page/X` on this site: X one plain path
+/// segment (never `.` or `..`, which a browser would resolve elsewhere), then optionally a
+/// `?query` of visible ASCII. Anything else, including what is no valid header value, is
+/// refused: never an open redirect, never a 302 without its `Location`.
+fn local_redirect(next: &str) -> Option<HeaderValue> {
+    let local = next == "/read"
+        || next.strip_prefix("/page/").is_some_and(|rest| {
+            let (segment, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+            !matches!(segment, "" | "." | "..")
+                && segment.bytes().all(plain)
+                && query
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'#' | b'\\'))
+        });
+    if local {
+        HeaderValue::from_str(next).ok()
+    } else {
+        None
+    }
 }
 
 async fn read_all(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Response {
@@ -279,7 +299,7 @@ async fn read_all(flash: Flash, Query(query): Query<HashMap<String, String>>) ->
     match fail {
         Some("500") => (StatusCode::INTERNAL_SERVER_ERROR, "the view failed").into_response(),
         Some("panic") => panic!("the view panicked (fail=panic)"),
-        Some("abort") => Response::new(Body::new(Aborting { sent: false })),
+        Some("abort") => Response::new(Body::new(Aborting::new())),
         _ => body,
     }
 }
@@ -297,8 +317,27 @@ async fn read_kind(flash: Flash, Path(kind): Path<String>) -> Response {
 }
 
 /// A body that starts, then fails: `fail=abort`.
+///
+/// It waits once between its first bytes and its error, so that the server sends the 200
+/// head and those bytes before the error closes the connection: the client sees a response
+/// that breaks, not a connection closed before any answer.
 struct Aborting {
-    sent: bool,
+    stage: AbortStage,
+}
+
+enum AbortStage {
+    Start,
+    Sent,
+    Failing,
+    Done,
+}
+
+impl Aborting {
+    fn new() -> Self {
+        Aborting {
+            stage: AbortStage::Start,
+        }
+    }
 }
 
 impl http_body::Body for Aborting {
@@ -307,14 +346,26 @@ impl http_body::Body for Aborting {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if std::mem::replace(&mut self.sent, true) {
-            Poll::Ready(Some(Err(std::io::Error::other(
-                "fail=abort: the body broke",
-            ))))
-        } else {
-            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"{\"partial\":")))))
+        match self.stage {
+            AbortStage::Start => {
+                self.stage = AbortStage::Sent;
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"{\"partial\":")))))
+            }
+            AbortStage::Sent => {
+                // Pending lets the connection flush what it has before the error.
+                self.stage = AbortStage::Failing;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            AbortStage::Failing => {
+                self.stage = AbortStage::Done;
+                Poll::Ready(Some(Err(std::io::Error::other(
+                    "fail=abort: the body broke",
+                ))))
+            }
+            AbortStage::Done => Poll::Ready(None),
         }
     }
 }
@@ -351,6 +402,45 @@ mod tests {
         assert_eq!(config.addr.port(), 9);
         assert!(config.confirm_delivery && config.scope_to_redirects);
         assert!(!format!("{config:?}").contains("pw"), "{config:?}");
+    }
+
+    #[test]
+    fn next_stays_on_the_site_and_is_always_a_valid_location() {
+        for ok in [
+            "/read",
+            "/page/x",
+            "/page/target",
+            "/page/a.b~c-d_e",
+            "/page/x?a=1&b=/c",
+        ] {
+            assert_eq!(
+                local_redirect(ok).as_ref().map(HeaderValue::as_bytes),
+                Some(ok.as_bytes()),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "",
+            "/",
+            "/read/x",
+            "/admin",
+            "//evil.example/",
+            "https://evil.example/",
+            "/page/",
+            "/page/.",
+            "/page/..",
+            "/page/../admin",
+            "/page/a/b",
+            "/page/a\\b",
+            "/page/%2e%2e",
+            "/page/a\rb",
+            "/page/a\nLocation: //evil",
+            "/page/é",
+            "/page/x?a\0",
+            "/page/x#f",
+        ] {
+            assert!(local_redirect(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]
