@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use minijinja::Environment;
-use tower_flash::{FlashLayer, Key, MemoryStore};
+use tower_flash::{FlashLayer, Key, MemoryStore, Store};
 
 use crate::guestbook::Guestbook;
 
@@ -30,18 +30,24 @@ struct AppState {
     guestbook: Arc<Guestbook>,
 }
 
-/// The whole app: routes, shared state and the flash middleware, with an empty guestbook.
+/// The whole app on the memory store: routes, shared state and the flash middleware, with
+/// an empty guestbook.
 ///
 /// `key` signs the flash cookie; see [`FlashLayer::new`]. Fails only when a built-in
 /// template does not parse.
 pub fn app(key: Key) -> Result<Router, minijinja::Error> {
+    app_with(MemoryStore::new(), key)
+}
+
+/// The whole app, its messages in `store` (a `RedisStore`, say).
+pub fn app_with(store: impl Store, key: Key) -> Result<Router, minijinja::Error> {
     let state = AppState {
         templates: Arc::new(templates::environment()?),
         guestbook: Arc::default(),
     };
     // The memory store keeps messages in this process: enough for one server. Apps with
     // several instances share a store such as Redis, and the same `key`.
-    let flash = FlashLayer::new(MemoryStore::new(), key)
+    let flash = FlashLayer::new(store, key)
         // The demo serves plain http://, and a `Secure` cookie is not sent back over plain
         // http (browsers make an exception for localhost only). Behind HTTPS, keep the
         // default, `secure(true)`.

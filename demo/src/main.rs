@@ -4,6 +4,10 @@
 //! - `FLASH_KEY` (at least 64 bytes, e.g. `openssl rand -hex 64`) signs the flash cookie.
 //!   Without it a random key is made at start-up, and the cookies of earlier runs no
 //!   longer verify (their messages were in memory anyway).
+//! - `FLASH_STORE` picks the store: `memory` (the default), or, built with
+//!   `--features redis`, `redis` (with `REDIS_URL`), `redis-cluster` (with `REDIS_URLS`,
+//!   comma-separated seed nodes) or `redis-sentinel` (with `REDIS_SENTINELS`, comma-separated
+//!   `host:port`, and `REDIS_MASTER`).
 //! - `RUST_LOG` sets the log filter (default `info`).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -36,7 +40,9 @@ async fn main() -> ExitCode {
 async fn serve() -> Result<(), String> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port()?));
     let key = flash_key()?;
-    let app = demo::app(key).map_err(|e| format!("a built-in template is broken: {e}"))?;
+    let app = app(key)
+        .await?
+        .map_err(|e| format!("a built-in template is broken: {e}"))?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -49,6 +55,65 @@ async fn serve() -> Result<(), String> {
         .map_err(|e| format!("the server failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The app on the store `FLASH_STORE` names.
+async fn app(key: Key) -> Result<Result<axum::Router, minijinja::Error>, String> {
+    let store = std::env::var("FLASH_STORE").unwrap_or_default();
+    if matches!(store.as_str(), "" | "memory") {
+        tracing::info!("messages are kept in this process (FLASH_STORE=memory)");
+        return Ok(demo::app(key));
+    }
+    #[cfg(feature = "redis")]
+    {
+        let redis = redis_store(&store).await?;
+        tracing::info!(store = ?redis, "messages are kept in Redis");
+        Ok(demo::app_with(redis, key))
+    }
+    #[cfg(not(feature = "redis"))]
+    Err(format!(
+        "FLASH_STORE={store}: this build has the memory store only; run `cargo run -p demo \
+         --features redis` for redis, redis-cluster and redis-sentinel"
+    ))
+}
+
+/// The Redis store `FLASH_STORE` names, from `REDIS_URL`, `REDIS_URLS` or `REDIS_SENTINELS`
+/// and `REDIS_MASTER`.
+#[cfg(feature = "redis")]
+async fn redis_store(store: &str) -> Result<tower_flash::RedisStore, String> {
+    use tower_flash::{RedisOptions, RedisStore};
+
+    let var =
+        |name: &str| std::env::var(name).map_err(|_| format!("FLASH_STORE={store} needs {name}"));
+    let list = |name: &str| -> Result<Vec<String>, String> {
+        Ok(var(name)?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    };
+    let connected = match store {
+        "redis" => RedisStore::connect(&var("REDIS_URL")?).await,
+        "redis-cluster" => {
+            RedisStore::connect_cluster(&list("REDIS_URLS")?, RedisOptions::default()).await
+        }
+        "redis-sentinel" => {
+            let master = var("REDIS_MASTER")?;
+            RedisStore::connect_sentinel(
+                &list("REDIS_SENTINELS")?,
+                &master,
+                RedisOptions::default(),
+            )
+            .await
+        }
+        other => {
+            return Err(format!(
+                "FLASH_STORE={other} is unknown (memory, redis, redis-cluster, redis-sentinel)"
+            ));
+        }
+    };
+    connected.map_err(|e| format!("FLASH_STORE={store}: cannot connect: {e}"))
 }
 
 /// The port from `PORT`, or 3000.
