@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http_body::Frame;
-use tower_flash::{Flash, FlashLayer, Key, MemoryStore, RedisStore};
+use tower_flash::{Flash, FlashLayer, Key, MemoryStore, RedisOptions, RedisStore};
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// The signing key used without `FLASH_KEY`: fixed, so that several instances accept each
@@ -29,6 +29,16 @@ pub enum StoreConfig {
     Memory,
     /// `FLASH_STORE=redis` with `REDIS_URL`.
     Redis(String),
+    /// `FLASH_STORE=redis-cluster` with `REDIS_URLS`, comma-separated seed nodes.
+    RedisCluster(Vec<String>),
+    /// `FLASH_STORE=redis-sentinel` with `REDIS_SENTINELS` (comma-separated `host:port`) and
+    /// `REDIS_MASTER`.
+    RedisSentinel {
+        /// The sentinels.
+        sentinels: Vec<String>,
+        /// The name of the master they watch.
+        master: String,
+    },
 }
 
 impl fmt::Debug for StoreConfig {
@@ -40,8 +50,35 @@ impl fmt::Debug for StoreConfig {
                 let scheme = url.split("://").next().unwrap_or("redis");
                 write!(f, "redis ({scheme}://…)")
             }
+            StoreConfig::RedisCluster(seeds) => write!(f, "redis-cluster ({} seeds)", seeds.len()),
+            StoreConfig::RedisSentinel { sentinels, master } => write!(
+                f,
+                "redis-sentinel ({master} via {} sentinels)",
+                sentinels.len()
+            ),
         }
     }
+}
+
+/// A comma-separated list from `name`, at least one item.
+fn list(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    what: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let items: Vec<String> = var(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if items.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "{name} must list the {what}, comma-separated"
+        )));
+    }
+    Ok(items)
 }
 
 /// The server's configuration, from its arguments and environment.
@@ -121,14 +158,23 @@ impl Config {
                     ));
                 }
             },
-            Some(other @ ("redis-cluster" | "redis-sentinel")) => {
-                return Err(invalid(format!(
-                    "FLASH_STORE={other} is not supported by this build yet"
-                )));
+            Some("redis-cluster") => {
+                StoreConfig::RedisCluster(list(&var, "REDIS_URLS", "redis://host:port seed nodes")?)
             }
+            Some("redis-sentinel") => StoreConfig::RedisSentinel {
+                sentinels: list(&var, "REDIS_SENTINELS", "host:port sentinels")?,
+                master: var("REDIS_MASTER")
+                    .filter(|m| !m.is_empty())
+                    .ok_or_else(|| {
+                        invalid(
+                            "FLASH_STORE=redis-sentinel needs REDIS_MASTER, the master's name"
+                                .to_owned(),
+                        )
+                    })?,
+            },
             Some(other) => {
                 return Err(invalid(format!(
-                    "FLASH_STORE={other} is unknown (memory, redis)"
+                    "FLASH_STORE={other} is unknown (memory, redis, redis-cluster, redis-sentinel)"
                 )));
             }
         };
@@ -175,6 +221,14 @@ impl Config {
             StoreConfig::Redis(url) => {
                 FlashLayer::new(RedisStore::connect(url).await?, self.key.clone())
             }
+            StoreConfig::RedisCluster(seeds) => FlashLayer::new(
+                RedisStore::connect_cluster(seeds, RedisOptions::default()).await?,
+                self.key.clone(),
+            ),
+            StoreConfig::RedisSentinel { sentinels, master } => FlashLayer::new(
+                RedisStore::connect_sentinel(sentinels, master, RedisOptions::default()).await?,
+                self.key.clone(),
+            ),
         };
         // Plain http on loopback: a `Secure` cookie would not come back.
         let mut layer = layer.secure(false);
@@ -445,10 +499,18 @@ mod tests {
 
     #[test]
     fn misconfiguration_is_a_clear_error() {
-        let cases: [(&[(&str, &str)], &str); 6] = [
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            (&[("FLASH_STORE", "redis-sentinel")], "REDIS_SENTINELS"),
+            (
+                &[
+                    ("FLASH_STORE", "redis-sentinel"),
+                    ("REDIS_SENTINELS", "h:1"),
+                ],
+                "REDIS_MASTER",
+            ),
             (&[("FLASH_STORE", "redis")], "REDIS_URL"),
             (&[("FLASH_STORE", "bogus")], "unknown"),
-            (&[("FLASH_STORE", "redis-cluster")], "not supported"),
+            (&[("FLASH_STORE", "redis-cluster")], "REDIS_URLS"),
             (&[("FLASH_KEY", "short")], "64 bytes"),
             (&[("FLASH_DELIVERY", "maybe")], "FLASH_DELIVERY"),
             (&[("PORT", "http")], "PORT"),

@@ -4,9 +4,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The Redis test harnesses of the library, shared rather than copied: a throwaway server,
+// and a throwaway cluster and Sentinel group on loopback ports.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../tower-flash/tests/common/redis_deployments.rs"]
+mod redis_deployments;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tower-flash/tests/common/redis_server.rs"]
 mod redis_server;
+
+/// Free loopback ports, held together while picked so that they differ (the deployments'
+/// harness asks its parent module for this).
+#[allow(unreachable_pub)]
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -379,6 +397,25 @@ async fn the_contract_holds_on_redis() {
     let redis = RedisServer::start();
     let url = redis.url();
     whole_contract(&[("FLASH_STORE", "redis"), ("REDIS_URL", &url)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contract_holds_on_a_redis_cluster() {
+    let cluster = redis_deployments::RedisCluster::start(3, 0);
+    let urls = cluster.urls().join(",");
+    whole_contract(&[("FLASH_STORE", "redis-cluster"), ("REDIS_URLS", &urls)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contract_holds_on_a_sentinel_master() {
+    let group = redis_deployments::SentinelGroup::start();
+    let sentinels = group.sentinel_addrs().join(",");
+    whole_contract(&[
+        ("FLASH_STORE", "redis-sentinel"),
+        ("REDIS_SENTINELS", &sentinels),
+        ("REDIS_MASTER", redis_deployments::MASTER_NAME),
+    ])
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -357,14 +357,15 @@ impl Flash {
         let (id, target, lease) = {
             let mut state = self.state();
             let id = self.resolve(&mut state).cloned();
-            if id.is_some() && state.lease.is_none() {
-                if let Some(timeout) = self.config().lease_timeout {
-                    state.lease = Some(Lease {
-                        id: LeaseId::new(),
-                        until: now_millis().saturating_add(millis(timeout)),
-                        ttl: self.config().ttl,
-                    });
-                }
+            if id.is_some()
+                && state.lease.is_none()
+                && let Some(timeout) = self.config().lease_timeout
+            {
+                state.lease = Some(Lease {
+                    id: LeaseId::new(),
+                    until: now_millis().saturating_add(millis(timeout)),
+                    ttl: self.config().ttl,
+                });
             }
             (id, state.target.clone(), state.lease.clone())
         };

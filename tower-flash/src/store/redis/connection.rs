@@ -312,11 +312,11 @@ pub(super) mod sentinel {
                 .await;
             match named {
                 Ok(Some(named)) => {
-                    if let Some(current) = conn.current() {
-                        if current.addr.as_ref().is_some_and(|addr| *addr != named) {
-                            let why = format!("the sentinels name {}:{} now", named.0, named.1);
-                            conn.forget(current.generation, &why);
-                        }
+                    if let Some(current) = conn.current()
+                        && current.addr.as_ref().is_some_and(|addr| *addr != named)
+                    {
+                        let why = format!("the sentinels name {}:{} now", named.0, named.1);
+                        conn.forget(current.generation, &why);
                     }
                 }
                 Ok(None) => {}
