@@ -139,6 +139,35 @@ print(json.dumps({"kind": "memory", "clients": one["clients"], "element_bytes": 
 PY
 stop_server
 
+# Several app instances on a Redis Cluster: 3 masters, 3 server processes, each user's
+# requests going to them in turn (a cycle's set and read meet different instances).
+cluster_ports=(17101 17102 17103)
+for p in "${cluster_ports[@]}"; do
+    $server_cpu redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+        --cluster-config-file "$work/nodes-$p.conf" --cluster-require-full-coverage no \
+        --save '' --appendonly no --dir "$work" --loglevel warning &
+    pids+=($!)
+done
+for p in "${cluster_ports[@]}"; do
+    for _ in $(seq 200); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.05; done
+done
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-yes >/dev/null
+for _ in $(seq 200); do
+    redis-cli -p "${cluster_ports[0]}" CLUSTER INFO | grep -q 'cluster_state:ok' && break
+    sleep 0.05
+done
+seeds=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}"); seeds=${seeds%,}
+instances=()
+for _ in 1 2 3; do
+    start_server FLASH_STORE=redis-cluster REDIS_URLS="$seeds"
+    instances+=("127.0.0.1:$port")
+done
+all=$(IFS=,; echo "${instances[*]}")
+for scenario in cycle race; do
+    $load_cpu "$bin/flash-load" --addr "$all" --scenario "$scenario" --label "cluster, 3 instances" \
+        --users "$users" --duration "$duration" --warmup 2 --json | tee -a "$results"
+done
+
 if [ "$soak" -gt 0 ]; then
     rcli FLUSHALL >/dev/null
     start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"

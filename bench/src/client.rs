@@ -135,37 +135,63 @@ impl Conn {
 }
 
 /// A browser: a cookie jar holding the flash cookie, and connections to use with it.
+///
+/// With several servers (app instances behind a round-robin balancer), each request goes to
+/// the next server in turn, so a redirect cycle's two requests meet different instances.
 pub struct User {
     /// The flash cookie (`name=value`), once the server set one.
     pub cookie: Option<String>,
+    /// `connections` connections to each server, server by server.
     conns: Vec<Conn>,
+    connections: usize,
+    next: usize,
 }
 
 impl User {
     /// A user with `connections` keep-alive connections to `addr` (2 for the race scenario:
     /// two tabs reading at once).
     pub fn new(addr: SocketAddr, connections: usize) -> Self {
+        Self::round_robin(&[addr], connections)
+    }
+
+    /// A user whose requests go to `addrs` in turn, with `connections` connections to each.
+    pub fn round_robin(addrs: &[SocketAddr], connections: usize) -> Self {
+        let connections = connections.max(1);
         User {
             cookie: None,
-            conns: (0..connections.max(1)).map(|_| Conn::new(addr)).collect(),
+            conns: addrs
+                .iter()
+                .flat_map(|&addr| (0..connections).map(move |_| Conn::new(addr)))
+                .collect(),
+            connections,
+            next: 0,
         }
     }
 
-    /// `GET path` on the first connection, keeping any cookie the server sets.
+    /// The connections to the next server in turn.
+    fn next_server(&mut self) -> &mut [Conn] {
+        let servers = (self.conns.len() / self.connections).max(1);
+        let server = self.next % servers;
+        self.next = self.next.wrapping_add(1);
+        let start = server * self.connections;
+        &mut self.conns[start..start + self.connections]
+    }
+
+    /// `GET path` on the next server, keeping any cookie it sets.
     pub async fn get(&mut self, path: &str) -> Result<Reply, ClientError> {
         let cookie = self.cookie.clone();
-        let reply = self.conns[0].get(path, cookie.as_deref()).await?;
+        let reply = self.next_server()[0].get(path, cookie.as_deref()).await?;
         if let Some((pair, _)) = &reply.set_cookie {
             self.cookie = Some(pair.clone());
         }
         Ok(reply)
     }
 
-    /// `GET path` on every connection at once, with the same cookie.
+    /// `GET path` on every connection to the next server at once, with the same cookie.
     pub async fn get_concurrently(&mut self, path: &str) -> Vec<Result<Reply, ClientError>> {
         let cookie = self.cookie.clone();
         let requests = self
-            .conns
+            .next_server()
             .iter_mut()
             .map(|conn| conn.get(path, cookie.as_deref()));
         join_all(requests).await

@@ -85,8 +85,9 @@ impl FromStr for Scenario {
 /// How to load the server.
 #[derive(Clone, Debug)]
 pub struct LoadConfig {
-    /// The server.
-    pub addr: SocketAddr,
+    /// The servers: requests go to them in turn (app instances behind a round-robin
+    /// balancer), so a cycle's set and read meet different instances.
+    pub addrs: Vec<SocketAddr>,
     /// The scenario.
     pub scenario: Scenario,
     /// Concurrent virtual users.
@@ -201,7 +202,7 @@ async fn user_loop(
     } else {
         1
     };
-    let mut client = User::new(config.addr, connections);
+    let mut client = User::round_robin(&config.addrs, connections);
     let mut histogram = new_histogram();
     let mut tally = Tally::default();
     let mut seen: HashSet<String> = HashSet::new();

@@ -418,6 +418,50 @@ async fn the_contract_holds_on_a_sentinel_master() {
     .await;
 }
 
+/// Three server processes on one cluster, each user's requests going to them in turn (a
+/// cycle's set and read meet different instances): nothing lost, duplicated or foreign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_round_robin_on_a_cluster_deliver_exactly_once() {
+    let cluster = redis_deployments::RedisCluster::start(3, 0);
+    let urls = cluster.urls().join(",");
+    let env = [
+        ("FLASH_STORE", "redis-cluster"),
+        ("REDIS_URLS", urls.as_str()),
+    ];
+    let servers = [
+        Server::start(&env),
+        Server::start(&env),
+        Server::start(&env),
+    ];
+    let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+    for scenario in [bench::load::Scenario::Cycle, bench::load::Scenario::Race] {
+        let outcome = bench::load::run(&bench::load::LoadConfig {
+            addrs: addrs.clone(),
+            scenario,
+            users: 16,
+            duration: Duration::from_secs(2),
+            warmup: Duration::ZERO,
+            rounds: None,
+        })
+        .await;
+        println!(
+            "{scenario} across 3 instances: {}",
+            bench::load::table_row(&outcome)
+        );
+        assert!(outcome.requests > 100, "{outcome:?}");
+        assert_eq!(
+            (
+                outcome.errors,
+                outcome.lost,
+                outcome.duplicated,
+                outcome.foreign
+            ),
+            (0, 0, 0, 0),
+            "{outcome:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_cookies_and_messages_on_redis() {
     let redis = RedisServer::start();

@@ -2,10 +2,11 @@
 //! and correctness counters.
 //!
 //! ```text
-//! flash-load --addr 127.0.0.1:8080 --scenario cycle [--users 32] [--duration 10]
+//! flash-load --addr 127.0.0.1:8080[,127.0.0.1:8081…] --scenario cycle [--users 32] [--duration 10]
 //!            [--warmup 2] [--label memory] [--json] [--server-pid PID] [--rounds N]
 //! ```
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -34,10 +35,8 @@ fn parse() -> Result<Args, String> {
         match arg.as_str() {
             "--addr" => {
                 let v = value("--addr")?;
-                addr = Some(
-                    v.parse()
-                        .map_err(|_| format!("--addr {v}: not HOST:PORT"))?,
-                );
+                let addrs: Result<Vec<SocketAddr>, _> = v.split(',').map(str::parse).collect();
+                addr = Some(addrs.map_err(|_| format!("--addr {v}: not HOST:PORT[,HOST:PORT…]"))?);
             }
             "--scenario" => scenario = Some(value("--scenario")?.parse::<Scenario>()?),
             "--users" => users = value("--users")?.parse().map_err(|_| "--users: a number")?,
@@ -78,7 +77,7 @@ fn parse() -> Result<Args, String> {
     }
     Ok(Args {
         config: LoadConfig {
-            addr,
+            addrs: addr,
             scenario,
             users,
             duration: Duration::from_secs_f64(duration),
