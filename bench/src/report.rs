@@ -342,7 +342,8 @@ fn draw(r: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         (&left, "throughput (req/s)", throughput),
         (&right, "p99 latency (µs)", p99),
     ] {
-        let max = r.outcomes.iter().map(value).fold(1.0, f64::max) * 1.15;
+        // Headroom above the tallest bar for the legend.
+        let max = r.outcomes.iter().map(value).fold(1.0, f64::max) * 1.45;
         let n = scenarios.len().max(1);
         let mut chart = ChartBuilder::on(area)
             .caption(title, ("sans-serif", 18))
@@ -354,6 +355,7 @@ fn draw(r: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .x_labels(n * 2 + 1)
             .x_label_formatter(&|x| {
                 let i = x.floor() as usize;
@@ -388,6 +390,7 @@ fn draw(r: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .border_style(BLACK)
             .background_style(WHITE.mix(0.8))
             .draw()?;
