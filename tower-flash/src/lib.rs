@@ -13,6 +13,8 @@ pub mod store;
 
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "axum")]
+mod json;
 
 pub use cookie::{Key, KeyError};
 
@@ -21,6 +23,8 @@ pub use crate::error::{Error, StoreError};
 pub use crate::extract::MissingFlashLayer;
 pub use crate::flash::Flash;
 pub use crate::id::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN};
+#[cfg(feature = "axum")]
+pub use crate::json::messages_json;
 pub use crate::layer::{
     DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_SCOPE_FALLBACK,
     DEFAULT_TTL, FlashLayer, OnStoreError,

@@ -648,3 +648,52 @@ fn an_invalid_cookie_domain_is_refused_at_start_up() {
 fn an_invalid_cookie_name_is_refused_at_start_up() {
     let _ = layer(MemoryStore::new()).cookie_name("fl ash");
 }
+
+#[tokio::test]
+async fn the_json_endpoint_answers_messages_and_peek_does_not_consume() {
+    let router = common::app_with(
+        Router::new().route("/flash.json", get(tower_flash::messages_json)),
+        layer(MemoryStore::new()),
+    );
+    let client = Client::new(&router);
+    client
+        .run(|flash| async move {
+            flash.info("saved").unwrap();
+            flash
+                .push_message(
+                    Message::new(tower_flash::Level::Error, "bad")
+                        .with_data(serde_json::json!({"field": "email"})),
+                )
+                .unwrap();
+        })
+        .await;
+    let json_at = |path: &'static str| {
+        let client = client.clone();
+        async move {
+            let res = client
+                .send(Request::get(path).body(Body::empty()).unwrap())
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()["content-type"], "application/json");
+            assert_eq!(res.headers()["cache-control"], "no-store");
+            serde_json::from_str::<serde_json::Value>(&body_text(res).await).unwrap()
+        }
+    };
+    let peeked = json_at("/flash.json?peek=1").await;
+    let messages = peeked["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["kind"], "info");
+    assert_eq!(messages[0]["text"], "saved");
+    assert_eq!(messages[1]["data"]["field"], "email");
+    for field in ["id", "kind", "text", "data", "created_at", "expires_at"] {
+        assert!(
+            messages[0].get(field).is_some(),
+            "{field} is part of the stable shape"
+        );
+    }
+    assert_eq!(json_at("/flash.json").await, peeked, "peek did not consume");
+    assert_eq!(
+        json_at("/flash.json").await,
+        serde_json::json!({"messages": []})
+    );
+}

@@ -30,7 +30,12 @@ pub fn key() -> Key {
 
 /// The test app: every path executes the job carried by the request.
 pub fn app(layer: FlashLayer) -> Router {
-    Router::new().fallback(run_job).layer(layer)
+    app_with(Router::new(), layer)
+}
+
+/// The test app with `routes` of its own; every other path executes the request's job.
+pub fn app_with(routes: Router, layer: FlashLayer) -> Router {
+    routes.fallback(run_job).layer(layer)
 }
 
 async fn run_job(slot: Option<Extension<JobSlot>>, flash: Flash) -> AxumResponse {
