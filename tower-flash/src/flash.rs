@@ -76,6 +76,10 @@ struct State {
     lease_open: bool,
     /// The ids of the messages in the lease.
     leased: Vec<MessageId>,
+    /// An htmx request (`HX-Request: true`) on a layer that delivers to htmx.
+    htmx: bool,
+    /// Whether the handler took or peeked: then htmx delivery leaves the messages to it.
+    read: bool,
 }
 
 /// What the service needs to know of the response to finish the request.
@@ -85,6 +89,15 @@ pub(crate) struct ResponseHead {
     /// The response carries no body (a `HEAD` request, a 204 or a 304): servers drop such
     /// bodies unread, so delivery is confirmed with the head.
     pub(crate) bodiless: bool,
+    /// The handler's own `HX-Trigger`, merged into the one that delivers to htmx.
+    pub(crate) hx_trigger: Option<HeaderValue>,
+}
+
+/// What finishing a request produced: headers to set, and the first store error.
+pub(crate) struct Finished {
+    pub(crate) set_cookie: Option<HeaderValue>,
+    pub(crate) hx_trigger: Option<HeaderValue>,
+    pub(crate) result: Result<(), StoreError>,
 }
 
 impl ResponseHead {
@@ -92,6 +105,7 @@ impl ResponseHead {
         method: &http::Method,
         status: StatusCode,
         location: Option<HeaderValue>,
+        hx_trigger: Option<HeaderValue>,
     ) -> Self {
         let bodiless = method == http::Method::HEAD
             || status.is_informational()
@@ -101,6 +115,7 @@ impl ResponseHead {
             status,
             location,
             bodiless,
+            hx_trigger,
         }
     }
 }
@@ -129,6 +144,7 @@ impl Flash {
         given: Option<ClientId>,
         cookie_headers: Vec<HeaderValue>,
         scoping: Option<(Target, Option<String>)>,
+        htmx: bool,
     ) -> Self {
         let (target, host) = scoping.map_or((None, None), |(t, h)| (Some(t), h));
         let identity = match given {
@@ -143,6 +159,7 @@ impl Flash {
                     identity,
                     target,
                     host,
+                    htmx,
                     ..State::default()
                 }),
             }),
@@ -381,6 +398,7 @@ impl Flash {
             None => Vec::new(),
         };
         let mut state = self.state();
+        state.read = true;
         if lease.is_some() && !messages.is_empty() {
             state.lease_open = true;
             state.leased.extend(messages.iter().map(Message::id));
@@ -425,7 +443,8 @@ impl Flash {
             Some(id) => self.config().store.peek(id).await?,
             None => Vec::new(),
         };
-        let state = self.state();
+        let mut state = self.state();
+        state.read = true;
         let mut visible = Take::all();
         if let Some(target) = &state.target {
             visible = visible.at(target);
@@ -515,10 +534,7 @@ impl Flash {
     ///
     /// Returns the cookie to set if this request wrote anything (here or in an earlier
     /// [`save`](Flash::save)), and the first store error, if any.
-    pub(crate) async fn finish(
-        &self,
-        head: ResponseHead,
-    ) -> (Option<HeaderValue>, Result<(), StoreError>) {
+    pub(crate) async fn finish(&self, head: ResponseHead) -> Finished {
         let mut result = Ok(());
         let failed = head.status.is_server_error();
         if failed {
@@ -540,6 +556,24 @@ impl Flash {
                 result = result.and(carried.map(|_| ()));
             }
         }
+        let mut hx_trigger = None;
+        if let Some(delivery) = &self.config().htmx
+            && self.delivers_to_htmx(head.status)
+        {
+            match self.take_inner(None).await {
+                Ok(messages) => {
+                    let (header, fitted) = delivery.header(head.hx_trigger.as_ref(), &messages);
+                    hx_trigger = header;
+                    // What does not fit stays queued, at the front, in order.
+                    let overflow = messages.into_vec().split_off(fitted);
+                    self.state()
+                        .kept
+                        .extend(overflow.into_iter().filter(|m| !m.is_expired()));
+                }
+                Err(Error::Store(error)) => result = result.and(Err(error)),
+                Err(_) => {}
+            }
+        }
         let written = self.write(true).await;
         result = result.and(written);
         if failed {
@@ -549,11 +583,22 @@ impl Flash {
             self.confirm_delivery().await;
         }
         let state = self.state();
-        let cookie = match (&state.identity, state.wrote) {
+        let set_cookie = match (&state.identity, state.wrote) {
             (Identity::Cookie(Some(id)), true) => self.config().cookie.write(id, self.config().ttl),
             _ => None,
         };
-        (cookie, result)
+        Finished {
+            set_cookie,
+            hx_trigger,
+            result,
+        }
+    }
+
+    /// Whether this response delivers pending messages to htmx: an htmx request whose
+    /// handler read nothing, answered neither with a redirect nor with a 5xx.
+    fn delivers_to_htmx(&self, status: StatusCode) -> bool {
+        let state = self.state();
+        state.htmx && !state.read && !status.is_redirection() && !status.is_server_error()
     }
 
     /// Whether [`finish`](Flash::finish) has anything to do for this response. Requests
@@ -564,6 +609,13 @@ impl Flash {
             return true;
         }
         if state.lease_open && (head.status.is_server_error() || head.bodiless) {
+            return true;
+        }
+        let htmx = state.htmx
+            && !state.read
+            && !head.status.is_redirection()
+            && !head.status.is_server_error();
+        if htmx && (!state.local.is_empty() || self.resolve(&mut state).is_some()) {
             return true;
         }
         state.target.is_some() && head.status.is_redirection() && self.resolve(&mut state).is_some()

@@ -10,6 +10,7 @@ use http::request::Parts;
 use tower_layer::Layer;
 
 use crate::error::Error;
+use crate::htmx::HtmxDelivery;
 use crate::id::{ClientId, CookieCodec};
 use crate::message::{Kind, Level, Message};
 use crate::sender::FlashSender;
@@ -87,6 +88,8 @@ pub(crate) struct Config {
     pub(crate) lease_timeout: Option<Duration>,
     /// Redirect scoping, with its fallback time.
     pub(crate) scope_fallback: Option<Duration>,
+    /// Delivery to htmx requests in `HX-Trigger`.
+    pub(crate) htmx: Option<HtmxDelivery>,
 }
 
 impl Config {
@@ -141,6 +144,7 @@ impl FlashLayer {
                 identify: None,
                 lease_timeout: None,
                 scope_fallback: None,
+                htmx: None,
             }),
         }
     }
@@ -356,6 +360,44 @@ impl FlashLayer {
     #[must_use]
     pub fn scope_fallback(mut self, fallback: Duration) -> Self {
         self.config_mut().scope_fallback = Some(fallback);
+        self
+    }
+
+    /// Delivers pending messages to htmx requests (`HX-Request: true`) in the response's
+    /// `HX-Trigger` header, as the event `flash` (configurable) whose value is the list of
+    /// messages, when the handler did not read them itself. It is a take like any other
+    /// (atomic, confirmed or scoped when those are on), and it includes what the request
+    /// itself pushed: an `hx-post` that saves and flashes "Saved" shows it at once. The
+    /// handler's own `HX-Trigger` is kept. The header stays within
+    /// [`HtmxDelivery::max_header_bytes`]: what does not fit stays queued, never dropped.
+    /// Redirects and 5xx responses deliver nothing.
+    ///
+    /// ```
+    /// use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore};
+    ///
+    /// let layer = FlashLayer::new(MemoryStore::new(), Key::generate())
+    ///     .deliver_to_htmx(HtmxDelivery::default());
+    /// # let _ = layer;
+    /// ```
+    ///
+    /// On the page, show them as toasts (htmx wraps a non-object value as `detail.value`):
+    ///
+    /// ```text
+    /// <script>
+    ///   document.body.addEventListener("flash", (event) => {
+    ///     for (const message of event.detail.value) {
+    ///       const toast = document.createElement("div");
+    ///       toast.className = "toast " + message.kind;
+    ///       toast.textContent = message.text;      // text, never innerHTML
+    ///       document.body.append(toast);
+    ///       setTimeout(() => toast.remove(), 4000);
+    ///     }
+    ///   });
+    /// </script>
+    /// ```
+    #[must_use]
+    pub fn deliver_to_htmx(mut self, delivery: HtmxDelivery) -> Self {
+        self.config_mut().htmx = Some(delivery);
         self
     }
 

@@ -4,6 +4,7 @@
 
 mod error;
 mod flash;
+mod htmx;
 mod id;
 mod layer;
 mod message;
@@ -22,6 +23,7 @@ pub use crate::error::{Error, StoreError};
 #[cfg(feature = "axum")]
 pub use crate::extract::MissingFlashLayer;
 pub use crate::flash::Flash;
+pub use crate::htmx::HtmxDelivery;
 pub use crate::id::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN};
 #[cfg(feature = "axum")]
 pub use crate::json::messages_json;

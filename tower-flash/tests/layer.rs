@@ -697,3 +697,115 @@ async fn the_json_endpoint_answers_messages_and_peek_does_not_consume() {
         serde_json::json!({"messages": []})
     );
 }
+
+/// An htmx app: `/save` pushes and answers a fragment, `/fragment` reads nothing, `/list`
+/// reads its messages itself, `/go` redirects.
+fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
+    let routes = Router::new()
+        .route(
+            "/save",
+            get(|flash: Flash| async move {
+                flash.success("Saved").unwrap();
+                ([("hx-trigger", "itemSaved")], "<li>item</li>")
+            }),
+        )
+        .route("/fragment", get(|| async { "<p>fragment</p>" }))
+        .route(
+            "/list",
+            get(|flash: Flash| async move { flash.take_all().await.texts().join(",") }),
+        )
+        .route("/go", get(|| async { axum::response::Redirect::to("/") }));
+    common::app_with(routes, layer(MemoryStore::new()).deliver_to_htmx(delivery))
+}
+
+async fn htmx_get(client: &Client, path: &str) -> (StatusCode, Option<serde_json::Value>) {
+    let req = Request::get(path)
+        .header("hx-request", "true")
+        .body(Body::empty())
+        .unwrap();
+    let res = client.send(req).await;
+    let trigger = res
+        .headers()
+        .get("hx-trigger")
+        .map(|v| serde_json::from_slice(v.as_bytes()).unwrap());
+    (res.status(), trigger)
+}
+
+fn texts_in(trigger: &serde_json::Value) -> Vec<String> {
+    trigger["flash"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn htmx_requests_get_their_messages_in_hx_trigger_once() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    // The request's own push arrives with it, merged with the handler's own trigger.
+    let (_, trigger) = htmx_get(&client, "/save").await;
+    let trigger = trigger.unwrap();
+    assert_eq!(texts_in(&trigger), ["Saved"]);
+    assert_eq!(trigger["itemSaved"], serde_json::Value::Null);
+    assert_eq!(trigger["flash"][0]["kind"], "success");
+    assert!(
+        client.take_texts().await.is_empty(),
+        "delivered once, not stored"
+    );
+
+    // Stored messages go to the next htmx request that does not read them itself.
+    client
+        .run(|flash| async move { flash.info("queued").unwrap() })
+        .await;
+    let (_, trigger) = htmx_get(&client, "/fragment").await;
+    assert_eq!(texts_in(&trigger.unwrap()), ["queued"]);
+    assert!(client.take_texts().await.is_empty());
+}
+
+#[tokio::test]
+async fn htmx_delivery_leaves_other_requests_alone() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    client
+        .run(|flash| async move { flash.info("a").unwrap() })
+        .await;
+    // Not an htmx request: nothing delivered in a header.
+    let res = client
+        .send(Request::get("/fragment").body(Body::empty()).unwrap())
+        .await;
+    assert!(res.headers().get("hx-trigger").is_none());
+    // A redirect: nothing delivered, the message stays.
+    let (status, trigger) = htmx_get(&client, "/go").await;
+    assert!(status.is_redirection() && trigger.is_none());
+    // A handler that reads its messages gets them itself, no header.
+    let req = Request::get("/list")
+        .header("hx-request", "true")
+        .body(Body::empty())
+        .unwrap();
+    let res = client.send(req).await;
+    assert!(res.headers().get("hx-trigger").is_none());
+    assert_eq!(body_text(res).await, "a");
+}
+
+#[tokio::test]
+async fn htmx_messages_that_do_not_fit_stay_queued_in_order() {
+    let delivery = tower_flash::HtmxDelivery::default().max_header_bytes(800);
+    let client = Client::new(&htmx_app(delivery));
+    let sent: Vec<String> = (0..30).map(|i| format!("message {i:02}")).collect();
+    let batch = sent.clone();
+    client
+        .run(move |flash| async move { flash.push_all("info", batch).unwrap() })
+        .await;
+    let mut received = Vec::new();
+    for _ in 0..30 {
+        let (_, trigger) = htmx_get(&client, "/fragment").await;
+        let Some(trigger) = trigger else { break };
+        let got = texts_in(&trigger);
+        assert!(!got.is_empty());
+        received.extend(got);
+    }
+    assert_eq!(
+        received, sent,
+        "every message once, in order, over several requests"
+    );
+}

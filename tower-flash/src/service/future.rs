@@ -5,17 +5,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::{LOCATION, SET_COOKIE};
-use http::{HeaderValue, Method, Response, StatusCode};
+use http::header::{HeaderName, LOCATION, SET_COOKIE};
+use http::{Method, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::FlashBody;
-use crate::error::StoreError;
-use crate::flash::{Flash, ResponseHead};
+use crate::flash::{Finished, Flash, ResponseHead};
 use crate::layer::{Config, OnStoreError};
 
-type Finish = Pin<Box<dyn Future<Output = (Option<HeaderValue>, Result<(), StoreError>)> + Send>>;
+const HX_TRIGGER: HeaderName = HeaderName::from_static("hx-trigger");
+
+type Finish = Pin<Box<dyn Future<Output = Finished> + Send>>;
 
 pin_project! {
     /// Polls the inner service, then finishes the request's flash (writes its messages,
@@ -81,6 +82,7 @@ where
                 this.method,
                 response.status(),
                 response.headers().get(LOCATION).cloned(),
+                response.headers().get(HX_TRIGGER).cloned(),
             );
             if !flash.needs_finish(&head) {
                 flash.close();
@@ -93,7 +95,12 @@ where
         let Some((mut finish, mut response, flash)) = this.finishing.take() else {
             return Poll::Pending;
         };
-        let Poll::Ready((cookie, result)) = finish.as_mut().poll(cx) else {
+        let Poll::Ready(Finished {
+            set_cookie: cookie,
+            hx_trigger,
+            result,
+        }) = finish.as_mut().poll(cx)
+        else {
             *this.finishing = Some((finish, response, flash));
             return Poll::Pending;
         };
@@ -113,6 +120,9 @@ where
         }
         if let Some(cookie) = cookie {
             response.headers_mut().append(SET_COOKIE, cookie);
+        }
+        if let Some(trigger) = hx_trigger {
+            response.headers_mut().insert(HX_TRIGGER, trigger);
         }
         Poll::Ready(Ok(wrap(response, flash)))
     }

@@ -82,7 +82,12 @@ where
                 .map(str::to_owned);
             (Target::from_uri(req.uri()), host)
         });
-        let flash = Flash::new(self.config.clone(), given, cookies, scoping);
+        let htmx = self.config.htmx.is_some()
+            && req
+                .headers()
+                .get("hx-request")
+                .is_some_and(|v| v.as_bytes() == b"true");
+        let flash = Flash::new(self.config.clone(), given, cookies, scoping, htmx);
         req.extensions_mut().insert(flash.clone());
         let method = req.method().clone();
         ResponseFuture::new(
