@@ -10,6 +10,7 @@ use crate::id::ClientId;
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, now_millis};
 use crate::store::{Lease, LeaseId, Take, Target, parse_query};
+use crate::telemetry;
 
 /// The request's flash messages.
 ///
@@ -404,13 +405,16 @@ impl Flash {
             state.leased.extend(messages.iter().map(Message::id));
         }
         // A message past its own time to live is consumed but never delivered.
+        let before = messages.len();
         messages.retain(|m| !m.is_expired_at(take.now));
+        telemetry::expired(before - messages.len());
         // Taken from the store: older than anything this request pushed.
         state.taken.extend(messages.iter().cloned());
         let local = std::mem::take(&mut state.local);
         for entry in local {
             if kind.is_none_or(|k| entry.message.kind() == k) {
                 if entry.message.is_expired_at(take.now) {
+                    telemetry::expired(1);
                     continue;
                 }
                 if !entry.now {
@@ -421,6 +425,7 @@ impl Flash {
                 state.local.push(entry);
             }
         }
+        telemetry::delivered(messages.len());
         Ok(Messages::from(messages))
     }
 
@@ -728,12 +733,13 @@ impl Flash {
         if !kept.is_empty() {
             let receipt = config.store.restore(&id, &kept, &options).await?;
             self.state().wrote = true;
-            log_dropped(receipt.dropped);
+            telemetry::dropped(receipt.dropped);
         }
         if !pushed.is_empty() {
             let receipt = config.store.push(&id, &pushed, &options).await?;
             self.state().wrote = true;
-            log_dropped(receipt.dropped);
+            telemetry::pushed(pushed.len());
+            telemetry::dropped(receipt.dropped);
         }
         Ok(())
     }
@@ -768,15 +774,6 @@ fn same_origin_target(
     let path = absolute.path().to_owned();
     let query = absolute.query().map(parse_query).unwrap_or_default();
     Some((path, query))
-}
-
-fn log_dropped(dropped: usize) {
-    if dropped > 0 {
-        tracing::warn!(
-            dropped,
-            "flash: client queue over its cap, oldest messages dropped"
-        );
-    }
 }
 
 /// The last handle of a request that still holds leased messages (a panic unwound the

@@ -11,6 +11,7 @@ mod message;
 mod sender;
 mod service;
 pub mod store;
+mod telemetry;
 
 #[cfg(feature = "axum")]
 mod extract;

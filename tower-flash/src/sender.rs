@@ -58,6 +58,8 @@ impl FlashSender {
             .store
             .push(client, &batch, &self.config.push_options())
             .await?;
+        crate::telemetry::pushed(batch.len());
+        crate::telemetry::dropped(receipt.dropped);
         Ok(receipt)
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use crate::error::StoreError;
 use crate::id::ClientId;
 use crate::message::{Kind, Message, Scope, now_millis};
+use crate::telemetry::observed;
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -357,17 +358,21 @@ impl<S: Store> DynStore for S {
         messages: &'a [Message],
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<PushReceipt, StoreError>> {
-        Box::pin(Store::push(self, id, messages, options))
+        Box::pin(observed(
+            "push",
+            id,
+            Store::push(self, id, messages, options),
+        ))
     }
     fn take<'a>(
         &'a self,
         id: &'a ClientId,
         take: &'a Take<'a>,
     ) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
-        Box::pin(Store::take(self, id, take))
+        Box::pin(observed("take", id, Store::take(self, id, take)))
     }
     fn peek<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
-        Box::pin(Store::peek(self, id))
+        Box::pin(observed("peek", id, Store::peek(self, id)))
     }
     fn restore<'a>(
         &'a self,
@@ -375,17 +380,21 @@ impl<S: Store> DynStore for S {
         messages: &'a [Message],
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<PushReceipt, StoreError>> {
-        Box::pin(Store::restore(self, id, messages, options))
+        Box::pin(observed(
+            "restore",
+            id,
+            Store::restore(self, id, messages, options),
+        ))
     }
     fn clear<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(Store::clear(self, id))
+        Box::pin(observed("clear", id, Store::clear(self, id)))
     }
     fn release<'a>(
         &'a self,
         id: &'a ClientId,
         lease: &'a LeaseId,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(Store::release(self, id, lease))
+        Box::pin(observed("release", id, Store::release(self, id, lease)))
     }
     fn give_back<'a>(
         &'a self,
@@ -393,7 +402,11 @@ impl<S: Store> DynStore for S {
         lease: &'a LeaseId,
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(Store::give_back(self, id, lease, options))
+        Box::pin(observed(
+            "give_back",
+            id,
+            Store::give_back(self, id, lease, options),
+        ))
     }
     fn rescope<'a>(
         &'a self,
@@ -401,6 +414,6 @@ impl<S: Store> DynStore for S {
         from: &'a Target,
         to: &'a Scope,
     ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(Store::rescope(self, id, from, to))
+        Box::pin(observed("rescope", id, Store::rescope(self, id, from, to)))
     }
 }
