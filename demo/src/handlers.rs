@@ -4,6 +4,10 @@
 //! - [`show_guestbook`]: take the pending messages once and render them.
 //! - [`preview`]: `flash.now` and `flash.keep`.
 //! - [`flash_every_level`]: one message of each level, to see them all styled.
+//! - [`htmx_page`], [`htmx_like`], [`htmx_burst`]: messages delivered to htmx requests in
+//!   `HX-Trigger` and shown as toasts.
+
+use std::sync::atomic::Ordering;
 
 use axum::Form;
 use axum::extract::State;
@@ -116,4 +120,38 @@ pub(crate) async fn flash_every_level(flash: Flash) -> Result<Redirect, tower_fl
         flash.push_message(Message::new(level, text))?;
     }
     Ok(Redirect::to("/preview"))
+}
+
+/// `GET /htmx`: a page whose buttons post with htmx.
+pub(crate) async fn htmx_page(
+    State(state): State<AppState>,
+    flash: Flash,
+) -> Result<Html<String>, PageError> {
+    let messages = flash.take_all().await;
+    render(
+        &state.templates,
+        "htmx.html",
+        context! { messages, likes => state.likes.load(Ordering::Relaxed) },
+    )
+}
+
+/// `POST /htmx/like`: counts a like and flashes it. htmx swaps the returned count in;
+/// the message arrives in the same response's `HX-Trigger` header.
+pub(crate) async fn htmx_like(
+    State(state): State<AppState>,
+    flash: Flash,
+) -> Result<String, tower_flash::Error> {
+    let likes = state.likes.fetch_add(1, Ordering::Relaxed) + 1;
+    flash.success(format!("Thanks! That makes {likes}."))?;
+    Ok(likes.to_string())
+}
+
+/// `POST /htmx/burst`: more messages than one bounded header holds.
+pub(crate) async fn htmx_burst(
+    State(state): State<AppState>,
+    flash: Flash,
+) -> Result<String, tower_flash::Error> {
+    let texts = (1..=20).map(|i| format!("Message {i} of 20"));
+    flash.push_all("info", texts)?;
+    Ok(state.likes.load(Ordering::Relaxed).to_string())
 }

@@ -11,11 +11,13 @@
 //! The binary (`main.rs`) only reads the configuration and serves [`app`].
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use axum::Router;
+use axum::http::header;
 use axum::routing::{get, post};
 use minijinja::Environment;
-use tower_flash::{FlashLayer, Key, MemoryStore, Store};
+use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore, Store};
 
 use crate::guestbook::Guestbook;
 
@@ -28,6 +30,7 @@ mod templates;
 struct AppState {
     templates: Arc<Environment<'static>>,
     guestbook: Arc<Guestbook>,
+    likes: Arc<AtomicU64>,
 }
 
 /// The whole app on the memory store: routes, shared state and the flash middleware, with
@@ -44,6 +47,7 @@ pub fn app_with(store: impl Store, key: Key) -> Result<Router, minijinja::Error>
     let state = AppState {
         templates: Arc::new(templates::environment()?),
         guestbook: Arc::default(),
+        likes: Arc::default(),
     };
     // The memory store keeps messages in this process: enough for one server. Apps with
     // several instances share a store such as Redis, and the same `key`.
@@ -54,14 +58,32 @@ pub fn app_with(store: impl Store, key: Key) -> Result<Router, minijinja::Error>
         .secure(false)
         // Messages a page took are gone only once that page was sent whole: if rendering
         // fails (a 500) or the browser gives up mid-page, they are shown on the next page.
-        .confirm_delivery();
+        .confirm_delivery()
+        // htmx requests get their messages in an HX-Trigger header (see /htmx); the header
+        // is kept small so that proxies never refuse it.
+        .deliver_to_htmx(HtmxDelivery::default().max_header_bytes(2048));
     let router = Router::new()
         .route("/", get(handlers::show_guestbook))
         .route("/entries", post(handlers::sign_guestbook))
         .route("/preview", get(handlers::preview))
         .route("/levels", post(handlers::flash_every_level))
+        .route("/htmx", get(handlers::htmx_page))
+        .route("/htmx/like", post(handlers::htmx_like))
+        .route("/htmx/burst", post(handlers::htmx_burst))
+        .route("/static/htmx-2.0.11.min.js", get(htmx_js))
         .with_state(state)
         // Outermost, so that every handler can extract `Flash`.
         .layer(flash);
     Ok(router)
+}
+
+/// htmx itself, served by the demo so that it runs offline (see `static/README.md`).
+async fn htmx_js() -> ([(header::HeaderName, &'static str); 2], &'static str) {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../static/htmx-2.0.11.min.js"),
+    )
 }

@@ -13,6 +13,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/guestbook.html"),
     ),
     ("preview.html", include_str!("../templates/preview.html")),
+    ("htmx.html", include_str!("../templates/htmx.html")),
 ];
 
 /// Parses every template once, at start-up, so a syntax error stops the server from

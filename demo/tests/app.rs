@@ -215,3 +215,89 @@ async fn every_level_has_its_own_style() {
         assert!(preview.contains(&format!(".flash-{level} ")), "{level}");
     }
 }
+
+/// An htmx post, its body read to the end (delivery is confirmed when the body is sent).
+async fn htmx_post(app: &Router, path: &str, cookie: Option<&str>) -> (Response<()>, String) {
+    let mut request = Request::post(path).header("hx-request", "true");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = send(app, request.body(Body::empty()).expect("a valid request")).await;
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("the body arrives").to_bytes();
+    (
+        Response::from_parts(parts, ()),
+        String::from_utf8(bytes.to_vec()).expect("UTF-8"),
+    )
+}
+
+/// The texts of the `flash` event in a response's `HX-Trigger`.
+fn toasts(response: &Response<()>) -> Vec<String> {
+    let Some(trigger) = response.headers().get("hx-trigger") else {
+        return Vec::new();
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(trigger.as_bytes()).expect("HX-Trigger is JSON");
+    value["flash"]
+        .as_array()
+        .expect("a flash event")
+        .iter()
+        .map(|m| m["text"].as_str().expect("a text").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn htmx_posts_get_their_messages_as_toasts_none_lost() {
+    let app = app();
+    let page = page(&app, "/htmx", None).await;
+    assert!(page.contains("hx-post=\"/htmx/like\""), "{page}");
+    assert!(page.contains("/static/htmx-2.0.11.min.js"));
+    let js = send(&app, get("/static/htmx-2.0.11.min.js", None)).await;
+    assert_eq!(js.status(), StatusCode::OK);
+
+    let (liked, body) = htmx_post(&app, "/htmx/like", None).await;
+    assert_eq!(body, "1");
+    assert_eq!(toasts(&liked), ["Thanks! That makes 1."]);
+    let cookie = liked.headers().get(header::SET_COOKIE).map(|v| {
+        v.to_str()
+            .expect("ASCII")
+            .split(';')
+            .next()
+            .expect("a pair")
+            .to_owned()
+    });
+
+    // Twenty messages: some now, the rest with the next htmx requests, in order.
+    let (burst, _) = htmx_post(&app, "/htmx/burst", cookie.as_deref()).await;
+    let cookie = burst
+        .headers()
+        .get(header::SET_COOKIE)
+        .map(|v| {
+            v.to_str()
+                .expect("ASCII")
+                .split(';')
+                .next()
+                .expect("a pair")
+                .to_owned()
+        })
+        .or(cookie);
+    let mut received = toasts(&burst);
+    assert!(
+        !received.is_empty() && received.len() < 20,
+        "{}",
+        received.len()
+    );
+    for _ in 0..20 {
+        let (next, _) = htmx_post(&app, "/htmx/like", cookie.as_deref()).await;
+        let got: Vec<String> = toasts(&next)
+            .into_iter()
+            .filter(|t| t.starts_with("Message"))
+            .collect();
+        if got.is_empty() {
+            break;
+        }
+        received.extend(got);
+    }
+    let expected: Vec<String> = (1..=20).map(|i| format!("Message {i} of 20")).collect();
+    assert_eq!(received, expected);
+}
