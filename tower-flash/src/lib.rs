@@ -12,6 +12,8 @@ mod sender;
 mod service;
 pub mod store;
 mod telemetry;
+#[cfg(feature = "minijinja")]
+pub mod templates;
 
 #[cfg(feature = "axum")]
 mod extract;
