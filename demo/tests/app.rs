@@ -231,6 +231,13 @@ async fn htmx_post(app: &Router, path: &str, cookie: Option<&str>) -> (Response<
     )
 }
 
+/// The `name=value` part of the response's `Set-Cookie`, if it sets one.
+fn set_cookie_pair(response: &Response<()>) -> Option<String> {
+    let set_cookie = response.headers().get(header::SET_COOKIE)?;
+    let pair = set_cookie.to_str().expect("ASCII").split(';').next();
+    pair.map(str::to_owned)
+}
+
 /// The texts of the `flash` event in a response's `HX-Trigger`.
 fn toasts(response: &Response<()>) -> Vec<String> {
     let Some(trigger) = response.headers().get("hx-trigger") else {
@@ -258,29 +265,11 @@ async fn htmx_posts_get_their_messages_as_toasts_none_lost() {
     let (liked, body) = htmx_post(&app, "/htmx/like", None).await;
     assert_eq!(body, "1");
     assert_eq!(toasts(&liked), ["Thanks! That makes 1."]);
-    let cookie = liked.headers().get(header::SET_COOKIE).map(|v| {
-        v.to_str()
-            .expect("ASCII")
-            .split(';')
-            .next()
-            .expect("a pair")
-            .to_owned()
-    });
+    let cookie = set_cookie_pair(&liked);
 
     // Twenty messages: some now, the rest with the next htmx requests, in order.
     let (burst, _) = htmx_post(&app, "/htmx/burst", cookie.as_deref()).await;
-    let cookie = burst
-        .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| {
-            v.to_str()
-                .expect("ASCII")
-                .split(';')
-                .next()
-                .expect("a pair")
-                .to_owned()
-        })
-        .or(cookie);
+    let cookie = set_cookie_pair(&burst).or(cookie);
     let mut received = toasts(&burst);
     assert!(
         !received.is_empty() && received.len() < 20,
