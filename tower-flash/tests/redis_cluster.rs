@@ -160,13 +160,20 @@ fn assert_other_slots_served(o: &common::load::Tally) {
 /// scheduling on a shared 2-core machine); the figure printed is the real one.
 const REQUEST_BOUND: Duration = Duration::from_secs(2);
 
-/// `CLUSTER FAILOVER` on a replica while 24 users push and take through the app: the master
-/// hands over without losing acknowledged writes (a manual failover waits for the replica
-/// to catch up), the other masters' users never notice, and the same store works on the
-/// new master.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn cluster_manual_failover_under_requests_loses_nothing() {
-    let cluster = RedisCluster::start(3, 1);
+/// A store and app on `cluster` with 24 users pushing and reading through it, split
+/// between the master of user 0's slot (the victim of a failover) and the other masters,
+/// running for half a second before it returns.
+struct UnderLoad {
+    store: RedisStore,
+    router: axum::Router,
+    victim: u16,
+    replica: u16,
+    on_victim: Vec<usize>,
+    load_victim: Load,
+    load_others: Load,
+}
+
+async fn under_load(cluster: &RedisCluster) -> UnderLoad {
     let store = RedisStore::connect_cluster(
         &cluster.urls(),
         RedisOptions::default().timeout(STORE_TIMEOUT),
@@ -176,12 +183,39 @@ async fn cluster_manual_failover_under_requests_loses_nothing() {
     let router = user_app(store.clone());
     let victim = cluster.master_of(&store.key(&user_id(0)));
     let replica = cluster.replicas_of(victim)[0];
-    let (on_victim, others) = split_users(&cluster, &store, victim, 24);
+    let (on_victim, others) = split_users(cluster, &store, victim, 24);
     assert!(!others.is_empty());
 
     let load_victim = Load::start(&router, &on_victim, Duration::from_millis(5));
     let load_others = Load::start(&router, &others, Duration::from_millis(5));
     tokio::time::sleep(Duration::from_millis(500)).await;
+    UnderLoad {
+        store,
+        router,
+        victim,
+        replica,
+        on_victim,
+        load_victim,
+        load_others,
+    }
+}
+
+/// `CLUSTER FAILOVER` on a replica while 24 users push and take through the app: the master
+/// hands over without losing acknowledged writes (a manual failover waits for the replica
+/// to catch up), the other masters' users never notice, and the same store works on the
+/// new master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cluster_manual_failover_under_requests_loses_nothing() {
+    let cluster = RedisCluster::start(3, 1);
+    let UnderLoad {
+        store,
+        router,
+        victim: _,
+        replica,
+        on_victim,
+        load_victim,
+        load_others,
+    } = under_load(&cluster).await;
 
     let failover_started = Instant::now();
     let _: () = redis::cmd("CLUSTER")
@@ -235,21 +269,15 @@ async fn cluster_manual_failover_under_requests_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_killed_master_fails_over_and_service_recovers() {
     let mut cluster = RedisCluster::start(3, 1);
-    let store = RedisStore::connect_cluster(
-        &cluster.urls(),
-        RedisOptions::default().timeout(STORE_TIMEOUT),
-    )
-    .await
-    .unwrap();
-    let router = user_app(store.clone());
-    let victim = cluster.master_of(&store.key(&user_id(0)));
-    let replica = cluster.replicas_of(victim)[0];
-    let (on_victim, others) = split_users(&cluster, &store, victim, 24);
-    assert!(!others.is_empty());
-
-    let load_victim = Load::start(&router, &on_victim, Duration::from_millis(5));
-    let load_others = Load::start(&router, &others, Duration::from_millis(5));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let UnderLoad {
+        store: _,
+        router,
+        victim,
+        replica,
+        on_victim,
+        load_victim,
+        load_others,
+    } = under_load(&cluster).await;
 
     let killed_at = Instant::now();
     cluster.node_mut(victim).kill();
