@@ -8,7 +8,7 @@ use http::{HeaderValue, StatusCode};
 use crate::error::{Error, StoreError};
 use crate::id::ClientId;
 use crate::layer::Config;
-use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, now_millis};
+use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
 use crate::store::{Lease, LeaseId, Take, Target, parse_query};
 use crate::telemetry;
 
@@ -81,6 +81,14 @@ struct State {
     htmx: bool,
     /// Whether the handler took or peeked: then htmx delivery leaves the messages to it.
     read: bool,
+}
+
+impl State {
+    /// Whether this response delivers pending messages to htmx: an htmx request whose
+    /// handler read nothing, answered neither with a redirect nor with a 5xx.
+    fn delivers_to_htmx(&self, status: StatusCode) -> bool {
+        self.htmx && !self.read && !status.is_redirection() && !status.is_server_error()
+    }
 }
 
 /// What the service needs to know of the response to finish the request.
@@ -563,7 +571,7 @@ impl Flash {
         }
         let mut hx_trigger = None;
         if let Some(delivery) = &self.config().htmx
-            && self.delivers_to_htmx(head.status)
+            && self.state().delivers_to_htmx(head.status)
         {
             match self.take_inner(None).await {
                 Ok(messages) => {
@@ -599,13 +607,6 @@ impl Flash {
         }
     }
 
-    /// Whether this response delivers pending messages to htmx: an htmx request whose
-    /// handler read nothing, answered neither with a redirect nor with a 5xx.
-    fn delivers_to_htmx(&self, status: StatusCode) -> bool {
-        let state = self.state();
-        state.htmx && !state.read && !status.is_redirection() && !status.is_server_error()
-    }
-
     /// Whether [`finish`](Flash::finish) has anything to do for this response. Requests
     /// that neither wrote nor took anything, and are not redirected under scoping, skip it.
     pub(crate) fn needs_finish(&self, head: &ResponseHead) -> bool {
@@ -616,11 +617,9 @@ impl Flash {
         if state.lease_open && (head.status.is_server_error() || head.bodiless) {
             return true;
         }
-        let htmx = state.htmx
-            && !state.read
-            && !head.status.is_redirection()
-            && !head.status.is_server_error();
-        if htmx && (!state.local.is_empty() || self.resolve(&mut state).is_some()) {
+        if state.delivers_to_htmx(head.status)
+            && (!state.local.is_empty() || self.resolve(&mut state).is_some())
+        {
             return true;
         }
         state.target.is_some() && head.status.is_redirection() && self.resolve(&mut state).is_some()
@@ -743,10 +742,6 @@ impl Flash {
         }
         Ok(())
     }
-}
-
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The path and query of a redirect's `Location` if it stays on this site: an absolute path,

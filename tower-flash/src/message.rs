@@ -357,8 +357,7 @@ impl Message {
     /// ```
     #[must_use]
     pub fn expires_in(mut self, ttl: Duration) -> Self {
-        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-        self.expires_at = Some(self.created_at.saturating_add(ttl));
+        self.expires_at = Some(self.created_at.saturating_add(millis(ttl)));
         self
     }
 
@@ -515,7 +514,12 @@ struct WireOwned {
 pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, millis)
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Serialize for Message {

@@ -615,9 +615,7 @@ impl RedisStore {
             messages.iter().map(Message::encode).collect()
         };
         let cap = isize::try_from(options.max_messages).unwrap_or(isize::MAX);
-        let ttl_ms = u64::try_from(options.ttl.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let ttl_ms = millis(options.ttl);
         let mut pipe = redis::pipe();
         pipe.atomic();
         if at_front {
@@ -658,8 +656,9 @@ fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
         .collect()
 }
 
+/// A TTL for `PEXPIRE`, which refuses 0.
 fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    crate::message::millis(d).max(1)
 }
 
 fn pairs_json(pairs: &[(String, String)]) -> String {
