@@ -3,28 +3,13 @@
 //! is killed and reaped on drop; a missing binary fails the test with the install command.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use redis::Commands;
 
 pub use super::free_ports;
-
-fn spawn(program: &str, args: &[String]) -> Child {
-    match Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "{program} is not installed, and these tests need a real one: run \
-             `apt-get install -y redis-server redis-tools redis-sentinel` (scripts/test.sh does it)"
-        ),
-        Err(e) => panic!("could not start {program}: {e}"),
-    }
-}
+use super::redis_server::spawn;
 
 fn connect(port: u16) -> redis::RedisResult<redis::Connection> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;

@@ -5,6 +5,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Starts `program` (`redis-server`, `redis-cli`…) with `args`, its output on stderr. A
+/// missing binary fails the test with the command that installs it.
+pub fn spawn<I, S>(program: &str, args: I) -> Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    match Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "{program} is not installed, and these tests need a real one: run \
+             `apt-get install -y redis-server redis-tools` (scripts/test.sh does it)"
+        ),
+        Err(e) => panic!("could not start {program}: {e}"),
+    }
+}
+
 pub struct RedisServer {
     child: Option<Child>,
     socket: PathBuf,
@@ -29,32 +51,27 @@ impl RedisServer {
 
     fn spawn(dir: &Path, persistent: bool) -> Self {
         let socket = dir.join("redis.sock");
-        let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg("0")
-            .arg("--unixsocket")
-            .arg(&socket)
-            .arg("--unixsocketperm")
-            .arg("700")
-            .arg("--dir")
-            .arg(dir)
-            .arg("--save")
-            .arg("")
-            .arg("--loglevel")
-            .arg("warning");
-        if persistent {
-            cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--port".into(),
+            "0".into(),
+            "--unixsocket".into(),
+            socket.clone().into(),
+            "--unixsocketperm".into(),
+            "700".into(),
+            "--dir".into(),
+            dir.into(),
+            "--save".into(),
+            "".into(),
+            "--loglevel".into(),
+            "warning".into(),
+        ];
+        let persistence: &[&str] = if persistent {
+            &["--appendonly", "yes", "--appendfsync", "always"]
         } else {
-            cmd.args(["--appendonly", "no"]);
-        }
-        let child = match cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn() {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "redis-server is not installed, and the Redis tests need a real one: \
-                 run `apt-get install -y redis-server` (scripts/test.sh does it for you)"
-            ),
-            Err(e) => panic!("could not start redis-server: {e}"),
+            &["--appendonly", "no"]
         };
+        args.extend(persistence.iter().map(Into::into));
+        let child = spawn("redis-server", args);
         let mut server = RedisServer {
             child: Some(child),
             socket,
