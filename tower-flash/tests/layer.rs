@@ -6,8 +6,6 @@
 mod common;
 mod contract;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,73 +20,7 @@ use tower_flash::{
     PushReceipt, Scope, Store, StoreError,
 };
 
-use common::{Client, app, body_text, key};
-
-/// A store that counts the calls made to it.
-#[derive(Clone, Default)]
-struct Counting {
-    inner: MemoryStore,
-    calls: Arc<AtomicUsize>,
-}
-
-impl Counting {
-    fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Store for Counting {
-    async fn push(
-        &self,
-        id: &ClientId,
-        m: &[Message],
-        o: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
-        self.count();
-        self.inner.push(id, m, o).await
-    }
-    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
-        self.count();
-        self.inner.take(id, take).await
-    }
-    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
-        self.count();
-        self.inner.peek(id).await
-    }
-    async fn restore(
-        &self,
-        id: &ClientId,
-        m: &[Message],
-        o: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
-        self.count();
-        self.inner.restore(id, m, o).await
-    }
-    async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
-        self.count();
-        self.inner.clear(id).await
-    }
-    async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
-        self.count();
-        self.inner.release(id, lease).await
-    }
-    async fn give_back(
-        &self,
-        id: &ClientId,
-        lease: &LeaseId,
-        o: &PushOptions,
-    ) -> Result<usize, StoreError> {
-        self.count();
-        self.inner.give_back(id, lease, o).await
-    }
-    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
-        self.count();
-        self.inner.rescope(id, from, to).await
-    }
-}
+use common::{Client, Counting, app, body_text, key};
 
 /// A store whose backend is down.
 #[derive(Clone, Default)]

@@ -15,8 +15,14 @@ use axum::response::{IntoResponse, Response as AxumResponse};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tower::ServiceExt;
-use tower_flash::{Flash, FlashLayer, Key};
+
+use tower_flash::store::{LeaseId, Take, Target};
+use tower_flash::{
+    ClientId, Flash, FlashLayer, Key, MemoryStore, Message, PushOptions, PushReceipt, Scope, Store,
+    StoreError,
+};
 
 type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = AxumResponse> + Send>> + Send>;
 
@@ -172,6 +178,72 @@ impl Client {
                 .collect()
         })
         .await
+    }
+}
+
+/// A store that counts the calls made to it.
+#[derive(Clone, Default)]
+pub struct Counting {
+    pub inner: MemoryStore,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Counting {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Store for Counting {
+    async fn push(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        o: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.count();
+        self.inner.push(id, m, o).await
+    }
+    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
+        self.count();
+        self.inner.take(id, take).await
+    }
+    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+        self.count();
+        self.inner.peek(id).await
+    }
+    async fn restore(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        o: &PushOptions,
+    ) -> Result<PushReceipt, StoreError> {
+        self.count();
+        self.inner.restore(id, m, o).await
+    }
+    async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
+        self.count();
+        self.inner.clear(id).await
+    }
+    async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
+        self.count();
+        self.inner.release(id, lease).await
+    }
+    async fn give_back(
+        &self,
+        id: &ClientId,
+        lease: &LeaseId,
+        o: &PushOptions,
+    ) -> Result<usize, StoreError> {
+        self.count();
+        self.inner.give_back(id, lease, o).await
+    }
+    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
+        self.count();
+        self.inner.rescope(id, from, to).await
     }
 }
 
