@@ -44,6 +44,21 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The session the client is identified by
+    /// ([`FlashLayer::identify_by_session`](crate::FlashLayer::identify_by_session)) could
+    /// not be loaded or written.
+    #[cfg(feature = "tower-sessions")]
+    #[error("the session failed: {0}")]
+    Session(#[from] tower_sessions_core::session::Error),
+    /// [`FlashLayer::identify_by_session`](crate::FlashLayer::identify_by_session) is on but
+    /// the request has no session: tower-sessions' `SessionManagerLayer` must run before
+    /// (outside) the `FlashLayer`.
+    #[cfg(feature = "tower-sessions")]
+    #[error(
+        "tower-flash identifies clients by session, but the request has no tower-sessions \
+         Session: add SessionManagerLayer outside (after, in axum's `.layer` order) FlashLayer"
+    )]
+    NoSession,
 }
 
 /// What went wrong in a [`Store`](crate::Store).

@@ -36,13 +36,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
 
 /// Lets a handler return `Result<_, tower_flash::Error>` and `?` a failed push: invalid
 /// input is the client's mistake (`400 Bad Request` with the reason). A store failure is
-/// `503 Service Unavailable` and a push after the response `500`, both with a generic body:
+/// `503 Service Unavailable` (as is a session failure) and a push after the response or a
+/// missing session layer `500`, all with a generic body:
 /// their details (which may name the store's address) go to the log, not to the client.
 impl IntoResponse for crate::Error {
     fn into_response(self) -> Response {
         let status = match &self {
             crate::Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             crate::Error::Closed => StatusCode::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "tower-sessions")]
+            crate::Error::Session(_) => StatusCode::SERVICE_UNAVAILABLE,
+            #[cfg(feature = "tower-sessions")]
+            crate::Error::NoSession => StatusCode::INTERNAL_SERVER_ERROR,
             _ => return (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
         };
         tracing::error!(error = %self, "flash: answering {status}");

@@ -75,6 +75,8 @@ struct State {
     /// and whether it holds messages not yet confirmed or given back.
     lease: Option<Lease>,
     lease_open: bool,
+    /// The client whose messages the lease holds.
+    lease_client: Option<ClientId>,
     /// The ids of the messages in the lease.
     leased: Vec<MessageId>,
     /// An htmx request (`HX-Request: true`) on a layer that delivers to htmx.
@@ -106,7 +108,7 @@ pub(crate) struct ResponseHead {
 pub(crate) struct Finished {
     pub(crate) set_cookie: Option<HeaderValue>,
     pub(crate) hx_trigger: Option<HeaderValue>,
-    pub(crate) result: Result<(), StoreError>,
+    pub(crate) result: Result<(), Error>,
 }
 
 impl ResponseHead {
@@ -134,33 +136,57 @@ struct Local {
     now: bool,
 }
 
+/// How the request's client is known.
 #[derive(Default)]
-enum Identity {
+pub(crate) enum Identity {
     /// The request's `Cookie` headers, parsed on first need.
     Unresolved(Vec<HeaderValue>),
     /// The verified id of the flash cookie, if the request had one (or got one by a write).
     Cookie(Option<ClientId>),
     /// An id from [`FlashLayer::identify`](crate::FlashLayer::identify): no cookie involved.
     Given(ClientId),
+    /// The id in the request's session, as last read ([`Flash::refresh`]).
+    #[cfg(feature = "tower-sessions")]
+    Session {
+        session: tower_sessions_core::Session,
+        id: Option<ClientId>,
+    },
+    /// Keyed by session, but the request has none: a wiring mistake, reported by every
+    /// operation that needs the id.
+    #[cfg(feature = "tower-sessions")]
+    NoSession,
     /// No cookie header could hold our cookie.
     #[default]
     Absent,
 }
 
+impl Identity {
+    /// The identity of a request keyed by its tower-sessions session.
+    #[cfg(feature = "tower-sessions")]
+    pub(crate) fn session(extensions: &http::Extensions) -> Self {
+        match extensions.get::<tower_sessions_core::Session>() {
+            Some(session) => Identity::Session {
+                session: session.clone(),
+                id: None,
+            },
+            None => Identity::NoSession,
+        }
+    }
+
+    #[cfg(not(feature = "tower-sessions"))]
+    pub(crate) fn session(_: &http::Extensions) -> Self {
+        Identity::Absent
+    }
+}
+
 impl Flash {
     pub(crate) fn new(
         config: Arc<Config>,
-        given: Option<ClientId>,
-        cookie_headers: Vec<HeaderValue>,
+        identity: Identity,
         scoping: Option<(Target, Option<String>)>,
         htmx: bool,
     ) -> Self {
         let (target, host) = scoping.map_or((None, None), |(t, h)| (Some(t), h));
-        let identity = match given {
-            Some(id) => Identity::Given(id),
-            None if cookie_headers.is_empty() => Identity::Absent,
-            None => Identity::Unresolved(cookie_headers),
-        };
         Flash {
             shared: Arc::new(Shared {
                 config,
@@ -188,7 +214,8 @@ impl Flash {
     }
 
     /// The verified client id of this request, if it had a valid flash cookie or has been
-    /// given one by a write.
+    /// given one by a write. Keyed [by session](crate::FlashLayer::identify_by_session), the
+    /// id in the session as of this request's last take, peek or write.
     pub fn client_id(&self) -> Option<ClientId> {
         let mut state = self.state();
         self.resolve(&mut state).cloned()
@@ -202,8 +229,48 @@ impl Flash {
         match &state.identity {
             Identity::Cookie(id) => id.as_ref(),
             Identity::Given(id) => Some(id),
+            #[cfg(feature = "tower-sessions")]
+            Identity::Session { id, .. } => id.as_ref(),
+            #[cfg(feature = "tower-sessions")]
+            Identity::NoSession => None,
             Identity::Unresolved(_) | Identity::Absent => None,
         }
+    }
+
+    /// Whether the client may have messages in the store: it has an id, or a session that
+    /// may hold one (not read yet).
+    fn may_have_id(&self, state: &mut State) -> bool {
+        #[cfg(feature = "tower-sessions")]
+        if let Identity::Session { session, id: None } = &state.identity {
+            return session.id().is_some();
+        }
+        self.resolve(state).is_some()
+    }
+
+    /// Reads the request's session again before a store call (a handler may have flushed
+    /// it since), and with `bind` gives it a flash id if it has none. Other identities need
+    /// nothing.
+    #[cfg(feature = "tower-sessions")]
+    async fn refresh(&self, bind: bool) -> Result<(), Error> {
+        let session = match &self.state().identity {
+            Identity::Session { session, .. } => session.clone(),
+            Identity::NoSession => return Err(Error::NoSession),
+            _ => return Ok(()),
+        };
+        let fresh = if bind {
+            Some(crate::session::bind(&session).await?)
+        } else {
+            crate::session::read(&session).await?
+        };
+        if let Identity::Session { id, .. } = &mut self.state().identity {
+            *id = fresh;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "tower-sessions"))]
+    async fn refresh(&self, _bind: bool) -> Result<(), Error> {
+        Ok(())
     }
 
     // ----- writing -----
@@ -380,6 +447,7 @@ impl Flash {
     }
 
     async fn take_inner(&self, kind: Option<&Kind>) -> Result<Messages, Error> {
+        self.refresh(false).await?;
         let (id, target, lease) = {
             let mut state = self.state();
             let id = self.resolve(&mut state).cloned();
@@ -393,7 +461,13 @@ impl Flash {
                     ttl: self.config().ttl,
                 });
             }
-            (id, state.target.clone(), state.lease.clone())
+            // A request's lease belongs to one client: a take after the client changed
+            // (a session flushed in between) consumes without a lease.
+            let lease = match &state.lease_client {
+                Some(client) if id.as_ref() != Some(client) => None,
+                _ => state.lease.clone(),
+            };
+            (id, state.target.clone(), lease)
         };
         let mut take = kind.map_or_else(Take::all, Take::kind);
         if let Some(target) = &target {
@@ -410,6 +484,7 @@ impl Flash {
         state.read = true;
         if lease.is_some() && !messages.is_empty() {
             state.lease_open = true;
+            state.lease_client = id;
             state.leased.extend(messages.iter().map(Message::id));
         }
         // A message past its own time to live is consumed but never delivered.
@@ -448,6 +523,7 @@ impl Flash {
 
     /// [`peek`](Flash::peek), reporting a store failure.
     pub async fn try_peek(&self) -> Result<Messages, Error> {
+        self.refresh(false).await?;
         let id = {
             let mut state = self.state();
             self.resolve(&mut state).cloned()
@@ -503,15 +579,16 @@ impl Flash {
     /// Deletes everything stored for this client and [`discard`](Flash::discard)s this
     /// request's messages.
     pub async fn clear(&self) -> Result<(), Error> {
-        let id = {
+        {
             let mut state = self.state();
             // Clearing deletes the leases too: there is nothing left to confirm.
             state.lease_open = false;
             state.local.clear();
             state.kept.clear();
             state.taken.clear();
-            self.resolve(&mut state).cloned()
-        };
+        }
+        self.refresh(false).await?;
+        let id = self.resolve(&mut self.state()).cloned();
         if let Some(id) = id {
             self.config().store.clear(&id).await?;
         }
@@ -535,7 +612,7 @@ impl Flash {
     /// }
     /// ```
     pub async fn save(&self) -> Result<(), Error> {
-        Ok(self.write(false).await?)
+        self.write(false).await
     }
 
     /// Finishes the request once the inner response is ready, and closes the handle:
@@ -557,6 +634,7 @@ impl Flash {
             state.kept.retain(|m| !leased.contains(&m.id()));
         }
         if let Some(scope) = self.redirect_scope(&head) {
+            result = result.and(self.refresh(false).await);
             let (id, target) = {
                 let mut state = self.state();
                 for local in &mut state.local {
@@ -566,7 +644,7 @@ impl Flash {
             };
             if let (Some(id), Some(target)) = (id, target) {
                 let carried = self.config().store.rescope(&id, &target, &scope).await;
-                result = result.and(carried.map(|_| ()));
+                result = result.and(carried.map(|_| ()).map_err(Error::from));
             }
         }
         let mut hx_trigger = None;
@@ -583,15 +661,14 @@ impl Flash {
                         .kept
                         .extend(overflow.into_iter().filter(|m| !m.is_expired()));
                 }
-                Err(Error::Store(error)) => result = result.and(Err(error)),
-                Err(_) => {}
+                Err(error) => result = result.and(Err(error)),
             }
         }
         let written = self.write(true).await;
         result = result.and(written);
         if failed {
             // Last, so that the leased messages, the oldest, end up first.
-            result = result.and(self.give_back().await);
+            result = result.and(self.give_back().await.map_err(Error::from));
         } else if head.bodiless {
             self.confirm_delivery().await;
         }
@@ -618,11 +695,11 @@ impl Flash {
             return true;
         }
         if state.delivers_to_htmx(head.status)
-            && (!state.local.is_empty() || self.resolve(&mut state).is_some())
+            && (!state.local.is_empty() || self.may_have_id(&mut state))
         {
             return true;
         }
-        state.target.is_some() && head.status.is_redirection() && self.resolve(&mut state).is_some()
+        state.target.is_some() && head.status.is_redirection() && self.may_have_id(&mut state)
     }
 
     /// Whether the response body must confirm delivery when it ends.
@@ -675,7 +752,7 @@ impl Flash {
             return None;
         }
         let lease = state.lease.as_ref()?.id.clone();
-        let id = self.resolve(&mut state)?.clone();
+        let id = state.lease_client.clone()?;
         Some((id, lease))
     }
 
@@ -703,8 +780,8 @@ impl Flash {
 
     /// Writes kept messages (at the front) and pushes (at the back). A client without an id
     /// gets a new one here.
-    async fn write(&self, close: bool) -> Result<(), StoreError> {
-        let (id, kept, pushed) = {
+    async fn write(&self, close: bool) -> Result<(), Error> {
+        {
             let mut state = self.state();
             if close {
                 state.closed = true;
@@ -712,6 +789,10 @@ impl Flash {
             if state.kept.is_empty() && state.local.iter().all(|l| l.now) {
                 return Ok(());
             }
+        }
+        self.refresh(true).await?;
+        let (id, kept, pushed) = {
+            let mut state = self.state();
             let kept = std::mem::take(&mut state.kept);
             let local = std::mem::take(&mut state.local);
             let (now, pushed): (Vec<Local>, Vec<Local>) = local.into_iter().partition(|l| l.now);
@@ -780,12 +861,10 @@ impl Drop for Shared {
         if !std::mem::take(&mut state.lease_open) {
             return;
         }
-        let (Some(lease), Identity::Cookie(Some(id)) | Identity::Given(id)) =
-            (state.lease.take(), &state.identity)
-        else {
+        let (Some(lease), Some(id)) = (state.lease.take(), state.lease_client.take()) else {
             return;
         };
-        spawn_give_back(self.config.clone(), id.clone(), lease.id);
+        spawn_give_back(self.config.clone(), id, lease.id);
     }
 }
 

@@ -84,6 +84,9 @@ pub(crate) struct Config {
     pub(crate) min_level: Option<Level>,
     pub(crate) on_store_error: OnStoreError,
     pub(crate) identify: Option<Arc<Identify>>,
+    /// Clients without an `identify` id are keyed through their tower-sessions session.
+    #[cfg(feature = "tower-sessions")]
+    pub(crate) by_session: bool,
     /// Delivery confirmation, with its lease timeout.
     pub(crate) lease_timeout: Option<Duration>,
     /// Redirect scoping, with its fallback time.
@@ -116,6 +119,14 @@ impl Config {
         }
     }
 
+    /// Whether clients are keyed through their session.
+    pub(crate) fn by_session(&self) -> bool {
+        #[cfg(feature = "tower-sessions")]
+        return self.by_session;
+        #[cfg(not(feature = "tower-sessions"))]
+        false
+    }
+
     pub(crate) fn push_options(&self) -> PushOptions {
         PushOptions {
             ttl: self.ttl,
@@ -142,6 +153,8 @@ impl FlashLayer {
                 min_level: None,
                 on_store_error: OnStoreError::Log,
                 identify: None,
+                #[cfg(feature = "tower-sessions")]
+                by_session: false,
                 lease_timeout: None,
                 scope_fallback: None,
                 htmx: None,
@@ -275,6 +288,49 @@ impl FlashLayer {
         F: Fn(&Parts) -> Option<ClientId> + Send + Sync + 'static,
     {
         self.config_mut().identify = Some(Arc::new(identify));
+        self
+    }
+
+    /// Keys clients through their [tower-sessions](https://docs.rs/tower-sessions) session
+    /// instead of the flash cookie (feature `tower-sessions`): the client's flash id is kept
+    /// in the session's data under [`SESSION_KEY`](crate::SESSION_KEY), created by the first
+    /// write, and no flash cookie is ever set.
+    ///
+    /// - **Login**: the id lives in the session's data, not in the session id, so it survives
+    ///   `Session::cycle_id` (the id rotation that prevents session fixation): "Please sign
+    ///   in" pushed before the login is shown after it.
+    /// - **Logout**: `Session::flush` drops the id with the rest of the data; the next person
+    ///   on that browser gets a new, empty queue. Call [`Flash::clear`](crate::Flash::clear)
+    ///   before the flush to delete the old messages at once rather than let them expire.
+    ///   The handle reads the session again before every store call, so a message pushed
+    ///   after the flush ("Signed out") goes to the new queue.
+    /// - A request whose session has no flash id (a new visitor) never calls the store.
+    /// - An [`identify`](FlashLayer::identify) id, such as a signed-in user's, still wins;
+    ///   requests it returns `None` for use the session.
+    ///
+    /// `SessionManagerLayer` must run before (outside) this layer; without it, takes and
+    /// writes fail with [`Error::NoSession`](crate::Error::NoSession). Session failures are
+    /// [`Error::Session`](crate::Error::Session).
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use tower_flash::{Flash, FlashLayer, Key, MemoryStore};
+    /// use tower_sessions::{MemoryStore as SessionStore, SessionManagerLayer};
+    ///
+    /// async fn index(flash: Flash) -> String {
+    ///     flash.take_all().await.into_iter().map(|m| m.into_text()).collect()
+    /// }
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/", get(index))
+    ///     // Layers run bottom-up: the session layer, added last, runs first.
+    ///     .layer(FlashLayer::new(MemoryStore::new(), Key::generate()).identify_by_session())
+    ///     .layer(SessionManagerLayer::new(SessionStore::default()));
+    /// ```
+    #[cfg(feature = "tower-sessions")]
+    #[must_use]
+    pub fn identify_by_session(mut self) -> Self {
+        self.config_mut().by_session = true;
         self
     }
 
@@ -428,6 +484,7 @@ impl fmt::Debug for FlashLayer {
             .field("min_level", &c.min_level)
             .field("on_store_error", &c.on_store_error)
             .field("identify", &c.identify.is_some())
+            .field("by_session", &c.by_session())
             .field("lease_timeout", &c.lease_timeout)
             .field("scope_fallback", &c.scope_fallback)
             .finish_non_exhaustive()

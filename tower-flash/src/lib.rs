@@ -10,6 +10,8 @@ mod layer;
 mod message;
 mod sender;
 mod service;
+#[cfg(feature = "tower-sessions")]
+mod session;
 pub mod store;
 mod telemetry;
 #[cfg(feature = "minijinja")]
@@ -40,6 +42,8 @@ pub use crate::message::{
 };
 pub use crate::sender::FlashSender;
 pub use crate::service::{FlashBody, FlashService, ResponseFuture};
+#[cfg(feature = "tower-sessions")]
+pub use crate::session::SESSION_KEY;
 pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};
 #[cfg(feature = "redis")]
 pub use crate::store::{RedisOptions, RedisStore};

@@ -8,7 +8,7 @@ use http::header::{COOKIE, HOST};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::flash::Flash;
+use crate::flash::{Flash, Identity};
 use crate::layer::Config;
 use crate::store::Target;
 
@@ -68,10 +68,13 @@ where
             }
             None => None,
         };
-        let cookies = if given.is_none() && self.config.cookie.may_be_present(req.headers()) {
-            req.headers().get_all(COOKIE).iter().cloned().collect()
-        } else {
-            Vec::new()
+        let identity = match given {
+            Some(id) => Identity::Given(id),
+            None if self.config.by_session() => Identity::session(req.extensions()),
+            None if self.config.cookie.may_be_present(req.headers()) => {
+                Identity::Unresolved(req.headers().get_all(COOKIE).iter().cloned().collect())
+            }
+            None => Identity::Absent,
         };
         let scoping = self.config.scope_fallback.map(|_| {
             let host = req
@@ -87,7 +90,7 @@ where
                 .headers()
                 .get("hx-request")
                 .is_some_and(|v| v.as_bytes() == b"true");
-        let flash = Flash::new(self.config.clone(), given, cookies, scoping, htmx);
+        let flash = Flash::new(self.config.clone(), identity, scoping, htmx);
         req.extensions_mut().insert(flash.clone());
         let method = req.method().clone();
         ResponseFuture::new(

@@ -1,0 +1,314 @@
+//! Identity from tower-sessions (`FlashLayer::identify_by_session`) through a real axum
+//! `Router` behind tower-sessions' `SessionManagerLayer`: messages follow the session across
+//! its id rotation on login, a logout's flush leaves the next person on the browser an empty
+//! queue, and concurrent sessions never see each other's messages.
+
+#![cfg(feature = "tower-sessions")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use http::header::{LOCATION, SET_COOKIE};
+use http::{Request, StatusCode};
+use tower_flash::{Error, Flash, FlashLayer, MemoryStore, SESSION_KEY, Store};
+use tower_sessions::{MemoryStore as SessionStore, Session, SessionManagerLayer};
+
+use common::{Client, Counting, app_with, body_text, key};
+
+/// The app's own routes: the ones that touch the session as an authentication system would.
+fn routes() -> Router {
+    Router::new()
+        .route("/account", get(account))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/logout-and-clear", post(logout_and_clear))
+        .route("/flash-id", get(flash_id))
+}
+
+/// A page that needs a signed-in user: flashes and redirects to the login form.
+async fn account(flash: Flash) -> Result<Redirect, Error> {
+    flash.warning("Please sign in")?;
+    Ok(Redirect::to("/login"))
+}
+
+/// Signs in: a new session id against session fixation, as tower-sessions advises.
+async fn login(session: Session) -> Response {
+    session.cycle_id().await.unwrap();
+    session.insert("user", "alice").await.unwrap();
+    Redirect::to("/").into_response()
+}
+
+/// Signs out, then says so. It looks at the pending messages first, as a layout showing
+/// their count would: the handle must not keep using the id it read then.
+async fn logout(session: Session, flash: Flash) -> Result<Redirect, Error> {
+    assert_eq!(flash.peek().await.len(), 1);
+    session.flush().await.unwrap();
+    flash.info("Signed out")?;
+    Ok(Redirect::to("/"))
+}
+
+/// Signs out after deleting the user's pending messages at once.
+async fn logout_and_clear(session: Session, flash: Flash) -> Result<Redirect, Error> {
+    flash.clear().await?;
+    session.flush().await.unwrap();
+    Ok(Redirect::to("/"))
+}
+
+/// What the session holds under `SESSION_KEY`.
+async fn flash_id(session: Session) -> String {
+    session
+        .get::<String>(SESSION_KEY)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// The test app keyed by session: the flash layer inside tower-sessions' layer.
+fn session_app(layer: FlashLayer) -> Router {
+    app_with(routes(), layer.identify_by_session())
+        .layer(SessionManagerLayer::new(SessionStore::default()).with_secure(false))
+}
+
+fn flash_layer(store: impl Store) -> FlashLayer {
+    FlashLayer::new(store, key()).secure(false)
+}
+
+/// The names of the cookies a response sets.
+fn set_cookie_names(res: &http::Response<Body>) -> Vec<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split('=').next().unwrap().to_owned())
+        .collect()
+}
+
+async fn send(client: &Client, method: &str, path: &str) -> http::Response<Body> {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Body::empty())
+        .unwrap();
+    client.send(req).await
+}
+
+#[tokio::test]
+async fn messages_survive_the_session_id_rotation_on_login_and_set_no_flash_cookie() {
+    let router = session_app(flash_layer(MemoryStore::new()));
+    let browser = Client::new(&router);
+
+    let res = send(&browser, "GET", "/account").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/login");
+    assert_eq!(
+        set_cookie_names(&res),
+        ["id"],
+        "the session cookie, and no flash cookie"
+    );
+    let before_login = browser.cookie().unwrap();
+
+    let res = send(&browser, "POST", "/login").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let after_login = browser.cookie().unwrap();
+    assert_ne!(
+        before_login, after_login,
+        "the login rotated the session id"
+    );
+
+    // Someone holding the pre-login session id (session fixation) gets nothing.
+    let fixated = Client::new(&router);
+    fixated.set_cookie(Some(before_login));
+    assert!(fixated.take_texts().await.is_empty());
+
+    assert_eq!(browser.take_texts().await, ["Please sign in"]);
+    assert!(
+        browser.take_texts().await.is_empty(),
+        "delivered once, and consumed"
+    );
+}
+
+#[tokio::test]
+async fn after_a_logout_the_next_person_on_the_browser_sees_only_what_followed_it() {
+    let store = MemoryStore::new();
+    let router = session_app(flash_layer(store.clone()));
+    let browser = Client::new(&router);
+    send(&browser, "POST", "/login").await;
+    let alice = browser
+        .run(|flash| async move {
+            flash.info("Alice's invoice is ready").unwrap();
+            flash.save().await.unwrap();
+            flash.client_id().unwrap()
+        })
+        .await;
+
+    let res = send(&browser, "POST", "/logout").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // The next person on this browser: only the message pushed after the flush.
+    assert_eq!(browser.take_texts().await, ["Signed out"]);
+    assert!(browser.take_texts().await.is_empty());
+    // Alice's message was not moved or deleted by a plain flush: it waits, unreachable from
+    // this browser, until its time to live ends.
+    let pending = store.peek(&alice).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].text(), "Alice's invoice is ready");
+}
+
+#[tokio::test]
+async fn clearing_before_the_flush_deletes_the_users_messages_at_once() {
+    let store = MemoryStore::new();
+    let router = session_app(flash_layer(store.clone()));
+    let browser = Client::new(&router);
+    let alice = browser
+        .run(|flash| async move {
+            flash.info("secret").unwrap();
+            flash.save().await.unwrap();
+            flash.client_id().unwrap()
+        })
+        .await;
+    assert_eq!(store.peek(&alice).await.unwrap().len(), 1);
+
+    send(&browser, "POST", "/logout-and-clear").await;
+    assert!(store.peek(&alice).await.unwrap().is_empty());
+    assert!(browser.take_texts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_visitor_without_a_flash_id_costs_no_store_call_and_gets_no_cookie() {
+    let store = Counting::default();
+    let router = session_app(flash_layer(store.clone()));
+    let browser = Client::new(&router);
+    let res = browser
+        .respond_at("/", |flash| async move {
+            assert!(flash.take_all().await.is_empty());
+            assert!(flash.peek().await.is_empty());
+            StatusCode::OK.into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        set_cookie_names(&res).is_empty(),
+        "no session was created for a read"
+    );
+    assert_eq!(store.calls(), 0);
+    // A session without a flash id (signed in, never flashed) costs none either.
+    send(&browser, "POST", "/login").await;
+    assert!(browser.cookie().is_some());
+    assert!(browser.take_texts().await.is_empty());
+    assert_eq!(store.calls(), 0);
+}
+
+/// The session's data holds the flash id under `SESSION_KEY`, readable by the app.
+#[tokio::test]
+async fn the_flash_id_is_kept_in_the_session_under_the_documented_key() {
+    let router = session_app(flash_layer(MemoryStore::new()));
+    let browser = Client::new(&router);
+    let id = browser
+        .run(|flash| async move {
+            flash.info("hello").unwrap();
+            flash.save().await.unwrap();
+            flash.client_id().unwrap()
+        })
+        .await;
+    let res = send(&browser, "GET", "/flash-id").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, id.as_str());
+}
+
+/// Many browsers racing through login, flash and read: every message reaches its own
+/// browser exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_never_see_each_others_messages() {
+    const BROWSERS: usize = 24;
+    const ROUNDS: usize = 10;
+    let router = session_app(flash_layer(MemoryStore::new()));
+    let mut tasks = Vec::new();
+    for b in 0..BROWSERS {
+        let browser = Client::new(&router);
+        tasks.push(tokio::spawn(async move {
+            send(&browser, "POST", "/login").await;
+            let mut seen = Vec::new();
+            for r in 0..ROUNDS {
+                let text = format!("{b}:{r}");
+                browser
+                    .run(move |flash| async move { flash.info(text).unwrap() })
+                    .await;
+                seen.extend(browser.take_texts().await);
+            }
+            (b, seen)
+        }));
+    }
+    let (mut lost, mut foreign) = (0, 0);
+    for task in tasks {
+        let (b, seen) = task.await.unwrap();
+        let expected: Vec<String> = (0..ROUNDS).map(|r| format!("{b}:{r}")).collect();
+        foreign += seen
+            .iter()
+            .filter(|t| !t.starts_with(&format!("{b}:")))
+            .count();
+        lost += expected.iter().filter(|t| !seen.contains(t)).count();
+        assert_eq!(seen.len(), ROUNDS, "browser {b} saw {seen:?}");
+    }
+    assert_eq!((lost, foreign), (0, 0));
+}
+
+/// Redirect scoping and delivery confirmation work the same when keyed by session: the
+/// finishing steps read the session's id before their store calls.
+#[tokio::test]
+async fn scoping_and_confirmation_read_the_session_id_when_finishing() {
+    let layer = flash_layer(MemoryStore::new())
+        .scope_to_redirects()
+        .confirm_delivery();
+    let router = session_app(layer);
+    let browser = Client::new(&router);
+    send(&browser, "POST", "/login").await;
+    // Bound to /a; /a redirects on to /b without reading: carried on to /b.
+    browser
+        .respond_at("/save", |flash| async move {
+            flash.success("Saved").unwrap();
+            Redirect::to("/a").into_response()
+        })
+        .await;
+    browser
+        .respond_at(
+            "/a",
+            |_flash| async move { Redirect::to("/b").into_response() },
+        )
+        .await;
+    assert!(browser.take_texts_at("/a").await.is_empty());
+    assert!(browser.take_texts_at("/elsewhere").await.is_empty());
+    // /b fails after taking: the message comes back, then a good read consumes it.
+    let res = browser
+        .respond_at("/b", |flash| async move {
+            assert_eq!(flash.take_all().await.len(), 1);
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(browser.take_texts_at("/b").await, ["Saved"]);
+    assert!(browser.take_texts_at("/b").await.is_empty());
+}
+
+#[tokio::test]
+async fn without_the_session_layer_takes_and_writes_report_the_wiring_mistake() {
+    let router = app_with(
+        Router::new(),
+        flash_layer(MemoryStore::new()).identify_by_session(),
+    );
+    let browser = Client::new(&router);
+    let (take, save) = browser
+        .run(|flash| async move {
+            let take = flash.try_take_all().await;
+            flash.info("lost").unwrap();
+            (take, flash.save().await)
+        })
+        .await;
+    assert!(matches!(take, Err(Error::NoSession)), "{take:?}");
+    assert!(matches!(save, Err(Error::NoSession)), "{save:?}");
+    assert!(
+        Error::NoSession.to_string().contains("SessionManagerLayer"),
+        "the error names the fix"
+    );
+}
