@@ -545,6 +545,37 @@ async fn identify_keys_signed_in_requests_by_user_and_falls_back_to_the_cookie()
     assert_eq!(elsewhere.take_texts().await, ["for alice"]);
 }
 
+/// "Your export is ready", pushed by a background task to a user id, is shown on the next
+/// page of whichever of the user's devices asks first, once, and to nobody else.
+#[tokio::test]
+async fn a_background_task_reaches_the_user_on_whichever_device_asks_next() {
+    let layer = layer(MemoryStore::new()).identify(|req| {
+        let user = req.headers.get("x-user")?.to_str().ok()?;
+        ClientId::new(&format!("user:{user}")).ok()
+    });
+    let sender = layer.sender();
+    let router = app(layer);
+    let laptop = Client::new(&app_with_user(&router, "alice"));
+    let phone = Client::new(&app_with_user(&router, "alice"));
+    let bob = Client::new(&app_with_user(&router, "bob"));
+    let anonymous = Client::new(&router);
+    assert!(laptop.take_texts().await.is_empty());
+
+    let export = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(5)).await; // the export runs…
+        let alice = ClientId::new("user:alice").unwrap();
+        let ready = Message::new(tower_flash::Level::Success, "Your export is ready");
+        sender.send(&alice, ready).await
+    });
+    let receipt = export.await.unwrap().unwrap();
+    assert_eq!(receipt.len, 1);
+
+    assert!(bob.take_texts().await.is_empty());
+    assert!(anonymous.take_texts().await.is_empty());
+    assert_eq!(phone.take_texts().await, ["Your export is ready"]);
+    assert!(laptop.take_texts().await.is_empty(), "shown once");
+}
+
 /// The router with an `x-user` header added to every request, as an auth layer would.
 fn app_with_user(router: &Router, user: &'static str) -> Router {
     let router = router.clone();
