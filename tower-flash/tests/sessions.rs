@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::header::{LOCATION, SET_COOKIE};
 use http::{Request, StatusCode};
-use tower_flash::{Error, Flash, FlashLayer, MemoryStore, SESSION_KEY, Store};
+use tower_flash::{ClientId, Error, Flash, FlashLayer, MemoryStore, SESSION_KEY, Store};
 use tower_sessions::{MemoryStore as SessionStore, Session, SessionManagerLayer};
 
 use common::{Client, Counting, app_with, body_text, key};
@@ -86,6 +86,17 @@ fn set_cookie_names(res: &http::Response<Body>) -> Vec<String> {
         .collect()
 }
 
+/// Pushes `text` in a request that writes it at once, and returns the client's flash id.
+async fn push_and_save(browser: &Client, text: &'static str) -> ClientId {
+    browser
+        .run(move |flash| async move {
+            flash.info(text).unwrap();
+            flash.save().await.unwrap();
+            flash.client_id().unwrap()
+        })
+        .await
+}
+
 async fn send(client: &Client, method: &str, path: &str) -> http::Response<Body> {
     let req = Request::builder()
         .method(method)
@@ -136,13 +147,7 @@ async fn after_a_logout_the_next_person_on_the_browser_sees_only_what_followed_i
     let router = session_app(flash_layer(store.clone()));
     let browser = Client::new(&router);
     send(&browser, "POST", "/login").await;
-    let alice = browser
-        .run(|flash| async move {
-            flash.info("Alice's invoice is ready").unwrap();
-            flash.save().await.unwrap();
-            flash.client_id().unwrap()
-        })
-        .await;
+    let alice = push_and_save(&browser, "Alice's invoice is ready").await;
 
     let res = send(&browser, "POST", "/logout").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -161,13 +166,7 @@ async fn clearing_before_the_flush_deletes_the_users_messages_at_once() {
     let store = MemoryStore::new();
     let router = session_app(flash_layer(store.clone()));
     let browser = Client::new(&router);
-    let alice = browser
-        .run(|flash| async move {
-            flash.info("secret").unwrap();
-            flash.save().await.unwrap();
-            flash.client_id().unwrap()
-        })
-        .await;
+    let alice = push_and_save(&browser, "secret").await;
     assert_eq!(store.peek(&alice).await.unwrap().len(), 1);
 
     send(&browser, "POST", "/logout-and-clear").await;
@@ -205,13 +204,7 @@ async fn a_visitor_without_a_flash_id_costs_no_store_call_and_gets_no_cookie() {
 async fn the_flash_id_is_kept_in_the_session_under_the_documented_key() {
     let router = session_app(flash_layer(MemoryStore::new()));
     let browser = Client::new(&router);
-    let id = browser
-        .run(|flash| async move {
-            flash.info("hello").unwrap();
-            flash.save().await.unwrap();
-            flash.client_id().unwrap()
-        })
-        .await;
+    let id = push_and_save(&browser, "hello").await;
     let res = send(&browser, "GET", "/flash-id").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(body_text(res).await, id.as_str());
