@@ -30,10 +30,11 @@
 //! (on for `.html` templates): never mark messages `|safe`, they are often what a visitor
 //! typed.
 //!
-//! Other engines need no feature: [`Message`](crate::Message) and [`Messages`] are
-//! `Serialize`. With askama, hand the messages to the template struct (askama escapes HTML
-//! by default); with tera, `context.insert("messages", &messages)` and let tera's
-//! auto-escaping do its work.
+//! Other engines need no feature. askama reads the typed messages (`m.kind()`, `m.text()`)
+//! from the template struct and escapes HTML in `.html` templates; tera and the rest take
+//! them serialized ([`Message`](crate::Message) and [`Messages`] are `Serialize`):
+//! `context.insert("messages", &messages)`. The crate's README has a compiled example of
+//! both, and `tests/templates.rs` renders all three engines through a real `Router`.
 
 use std::sync::Arc;
 
