@@ -14,8 +14,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::header::{LOCATION, SET_COOKIE};
 use http::{Request, StatusCode};
-use tower_flash::{ClientId, Error, Flash, FlashLayer, MemoryStore, SESSION_KEY, Store};
-use tower_sessions::{MemoryStore as SessionStore, Session, SessionManagerLayer};
+use tower_flash::{
+    ClientId, Error, Flash, FlashLayer, MemoryStore, OnStoreError, SESSION_KEY, Store,
+};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{MemoryStore as SessionMemoryStore, Session, SessionManagerLayer};
 
 use common::{Client, Counting, app_with, body_text, key};
 
@@ -27,6 +31,7 @@ fn routes() -> Router {
         .route("/logout", post(logout))
         .route("/logout-and-clear", post(logout_and_clear))
         .route("/flash-id", get(flash_id))
+        .route("/texts", get(texts))
 }
 
 /// A page that needs a signed-in user: flashes and redirects to the login form.
@@ -67,10 +72,21 @@ async fn flash_id(session: Session) -> String {
         .unwrap_or_default()
 }
 
+/// Takes every message and answers their texts, comma-separated.
+async fn texts(flash: Flash) -> String {
+    let texts: Vec<String> = flash
+        .take_all()
+        .await
+        .into_iter()
+        .map(|m| m.into_text())
+        .collect();
+    texts.join(",")
+}
+
 /// The test app keyed by session: the flash layer inside tower-sessions' layer.
 fn session_app(layer: FlashLayer) -> Router {
     app_with(routes(), layer.identify_by_session())
-        .layer(SessionManagerLayer::new(SessionStore::default()).with_secure(false))
+        .layer(SessionManagerLayer::new(SessionMemoryStore::default()).with_secure(false))
 }
 
 fn flash_layer(store: impl Store) -> FlashLayer {
@@ -304,4 +320,80 @@ async fn without_the_session_layer_takes_and_writes_report_the_wiring_mistake() 
         Error::NoSession.to_string().contains("SessionManagerLayer"),
         "the error names the fix"
     );
+}
+
+/// A session store whose backend is down.
+#[derive(Clone, Debug)]
+struct SessionsDown;
+
+#[async_trait::async_trait]
+impl SessionStore for SessionsDown {
+    async fn save(&self, _: &Record) -> session_store::Result<()> {
+        Err(session_store::Error::Backend("sessions are down".into()))
+    }
+    async fn load(&self, _: &Id) -> session_store::Result<Option<Record>> {
+        Err(session_store::Error::Backend("sessions are down".into()))
+    }
+    async fn delete(&self, _: &Id) -> session_store::Result<()> {
+        Err(session_store::Error::Backend("sessions are down".into()))
+    }
+}
+
+/// With the session store down, reads degrade to no messages (the `try_` variants report
+/// `Error::Session`) and a write is reported like a flash store failure: logged, or a 500
+/// under `OnStoreError::Fail`.
+#[tokio::test]
+async fn a_failing_session_store_degrades_reads_and_reports_writes() {
+    for (policy, status) in [
+        (OnStoreError::Log, StatusCode::OK),
+        (OnStoreError::Fail, StatusCode::INTERNAL_SERVER_ERROR),
+    ] {
+        let layer = flash_layer(MemoryStore::new())
+            .identify_by_session()
+            .on_store_error(policy);
+        let router = app_with(Router::new(), layer).layer(SessionManagerLayer::new(SessionsDown));
+        let browser = Client::new(&router);
+        browser.set_cookie(Some(format!("id={}", Id::default())));
+        let res = browser
+            .respond_at("/", |flash| async move {
+                assert!(flash.take_all().await.is_empty());
+                assert!(flash.peek().await.is_empty());
+                let taken = flash.try_take_all().await;
+                assert!(matches!(taken, Err(Error::Session(_))), "{taken:?}");
+                flash.info("not stored").unwrap();
+                StatusCode::OK.into_response()
+            })
+            .await;
+        assert_eq!(res.status(), status, "{policy:?}");
+    }
+}
+
+/// An `identify` id (a signed-in user) wins over the session; requests without one use the
+/// session. Neither sees the other's messages.
+#[tokio::test]
+async fn an_identified_user_wins_over_the_session_and_the_queues_stay_apart() {
+    let layer = flash_layer(MemoryStore::new()).identify(|req| {
+        let user = req.headers.get("x-user")?.to_str().ok()?;
+        ClientId::new(&format!("user:{user}")).ok()
+    });
+    let router = session_app(layer);
+    let as_alice = |path: &str| {
+        Request::get(path)
+            .header("x-user", "alice")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let browser = Client::new(&router);
+    let session_id = push_and_save(&browser, "for the session").await;
+    // Alice, signed in on this browser: her pushes go to her queue; the session keeps its id.
+    let res = browser.send(as_alice("/account")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = browser.send(as_alice("/flash-id")).await;
+    assert_eq!(body_text(res).await, session_id.as_str());
+    // Signed out, the browser's session sees its own message only.
+    assert_eq!(browser.take_texts().await, ["for the session"]);
+    // Alice on another device sees hers.
+    let phone = Client::new(&router);
+    let res = phone.send(as_alice("/texts")).await;
+    assert_eq!(body_text(res).await, "Please sign in");
 }
