@@ -20,7 +20,7 @@ use tower_flash::{
     PushReceipt, Scope, Store, StoreError,
 };
 
-use common::{Client, Counting, app, body_text, key};
+use common::{Client, Counting, app, body_text, key, user_from_header};
 
 /// A store whose backend is down.
 #[derive(Clone, Default)]
@@ -516,10 +516,7 @@ async fn the_sender_applies_the_layers_limits_and_min_level() {
 /// a logout, the next person on that browser sees none of the user's messages.
 #[tokio::test]
 async fn identify_keys_signed_in_requests_by_user_and_falls_back_to_the_cookie() {
-    let layer = layer(MemoryStore::new()).identify(|req| {
-        let user = req.headers.get("x-user")?.to_str().ok()?;
-        ClientId::new(&format!("user:{user}")).ok()
-    });
+    let layer = layer(MemoryStore::new()).identify(user_from_header);
     let router = app(layer);
     let browser = Client::new(&router);
     // Anonymous: cookie queue.
@@ -549,10 +546,7 @@ async fn identify_keys_signed_in_requests_by_user_and_falls_back_to_the_cookie()
 /// page of whichever of the user's devices asks first, once, and to nobody else.
 #[tokio::test]
 async fn a_background_task_reaches_the_user_on_whichever_device_asks_next() {
-    let layer = layer(MemoryStore::new()).identify(|req| {
-        let user = req.headers.get("x-user")?.to_str().ok()?;
-        ClientId::new(&format!("user:{user}")).ok()
-    });
+    let layer = layer(MemoryStore::new()).identify(user_from_header);
     let sender = layer.sender();
     let router = app(layer);
     let laptop = Client::new(&app_with_user(&router, "alice"));

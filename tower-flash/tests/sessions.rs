@@ -21,7 +21,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{MemoryStore as SessionMemoryStore, Session, SessionManagerLayer};
 
-use common::{Client, Counting, app_with, body_text, key};
+use common::{Client, Counting, app_with, body_text, key, user_from_header};
 
 /// The app's own routes: the ones that touch the session as an authentication system would.
 fn routes() -> Router {
@@ -372,10 +372,7 @@ async fn a_failing_session_store_degrades_reads_and_reports_writes() {
 /// session. Neither sees the other's messages.
 #[tokio::test]
 async fn an_identified_user_wins_over_the_session_and_the_queues_stay_apart() {
-    let layer = flash_layer(MemoryStore::new()).identify(|req| {
-        let user = req.headers.get("x-user")?.to_str().ok()?;
-        ClientId::new(&format!("user:{user}")).ok()
-    });
+    let layer = flash_layer(MemoryStore::new()).identify(user_from_header);
     let router = session_app(layer);
     let as_alice = |path: &str| {
         Request::get(path)
