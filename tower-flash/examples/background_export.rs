@@ -25,6 +25,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use tower_flash::{ClientId, Flash, FlashLayer, FlashSender, Key, Level, MemoryStore, Message};
 
@@ -46,7 +47,7 @@ async fn authenticate(mut req: Request, next: Next) -> Response {
         .get_all(COOKIE)
         .iter()
         .filter_map(|header| header.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
+        .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
         .find(|cookie| cookie.name() == "user")
         .map(|cookie| User(cookie.value().to_owned()));
@@ -96,30 +97,38 @@ struct Login {
     name: String,
 }
 
-/// Signs in. The message goes to the user's queue through the sender: this request is
-/// still anonymous, so its own `Flash` is the browser's cookie queue.
-async fn login(Extension(sender): Extension<FlashSender>, Form(login): Form<Login>) -> Response {
+/// Signs in. This request came in anonymous: `rebind` sends its greeting to the user.
+async fn login(flash: Flash, Form(login): Form<Login>) -> Result<Response, tower_flash::Error> {
     let valid = (1..=32).contains(&login.name.len())
         && login.name.bytes().all(|b| b.is_ascii_alphanumeric());
     let user = User(login.name);
     let Some(id) = user.client_id().filter(|_| valid) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "a name is 1 to 32 letters or digits",
-        )
-            .into_response();
+        flash.error("A name is 1 to 32 letters or digits")?;
+        return Ok(Redirect::to("/").into_response());
     };
-    let welcome = Message::new(Level::Info, format!("Signed in as {}", user.0));
-    if let Err(error) = sender.send(&id, welcome).await {
-        eprintln!("could not greet {}: {error}", user.0);
-    }
-    let cookie = format!("user={}; Path=/; HttpOnly; SameSite=Lax", user.0);
-    ([(SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+    flash.rebind(Some(id)).await?;
+    flash.info(format!("Signed in as {}", user.0))?;
+    let cookie = user_cookie(user.0);
+    Ok(([(SET_COOKIE, cookie.to_string())], Redirect::to("/")).into_response())
 }
 
-async fn logout() -> impl IntoResponse {
-    let expired = "user=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0";
-    ([(SET_COOKIE, expired)], Redirect::to("/"))
+/// Signs out. This request came in as the user: `rebind(None)` sends "Signed out" to the
+/// browser (a fresh anonymous queue), not to the user's other devices.
+async fn logout(flash: Flash) -> Result<impl IntoResponse, tower_flash::Error> {
+    flash.rebind(None).await?;
+    flash.info("Signed out")?;
+    let mut expired = user_cookie(String::new());
+    expired.make_removal();
+    Ok(([(SET_COOKIE, expired.to_string())], Redirect::to("/")))
+}
+
+/// The stand-in sign-in cookie (unsigned: not authentication).
+fn user_cookie(name: String) -> Cookie<'static> {
+    Cookie::build(("user", name))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build()
 }
 
 /// Starts the "export" in a background task that tells the user when it is done.

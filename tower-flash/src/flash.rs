@@ -58,6 +58,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     identity: Identity,
+    /// The identity [`Flash::rebind`]`(None)` switches to: a fresh cookie, or the session.
+    anonymous: Identity,
     /// Messages of this request not written to the store: pushed (stored at the end) or
     /// `now` (never stored), in push order.
     local: Vec<Local>,
@@ -137,7 +139,7 @@ struct Local {
 }
 
 /// How the request's client is known.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) enum Identity {
     /// The request's `Cookie` headers, parsed on first need.
     Unresolved(Vec<HeaderValue>),
@@ -183,6 +185,7 @@ impl Flash {
     pub(crate) fn new(
         config: Arc<Config>,
         identity: Identity,
+        anonymous: Identity,
         scoping: Option<(Target, Option<String>)>,
         htmx: bool,
     ) -> Self {
@@ -192,6 +195,7 @@ impl Flash {
                 config,
                 state: Mutex::new(State {
                     identity,
+                    anonymous,
                     target,
                     host,
                     htmx,
@@ -563,6 +567,75 @@ impl Flash {
         let taken = std::mem::take(&mut state.taken);
         state.kept.extend(taken);
         state.kept.len()
+    }
+
+    /// Switches the client this request works for, from now on: `Some(id)` for a user who
+    /// has just signed in, `None` for one who has just signed out. After it, takes, peeks,
+    /// [`clear`](Flash::clear) and the request's writes (including the pushes it queued
+    /// before the switch) go to the new client.
+    ///
+    /// `None` means a fresh anonymous client: the browser gets a new flash cookie with the
+    /// first message written to it (keyed [by session](crate::FlashLayer::identify_by_session),
+    /// the session instead, read again). So a logout can say "Signed out" to whoever uses the
+    /// browser next, while the user's own queue stays the user's. What this request
+    /// [`keep`](Flash::keep)s is written back to the previous client first, never carried
+    /// over; a failure to write it is returned and leaves the request unchanged.
+    ///
+    /// Identification by [`identify`](crate::FlashLayer::identify) starts again with the
+    /// next request: rebind within the request that signs in or out.
+    ///
+    /// ```
+    /// # use tower_flash::Flash;
+    /// async fn logout(flash: Flash) -> Result<&'static str, tower_flash::Error> {
+    ///     // … your auth layer ends the user's session …
+    ///     flash.clear().await?; // optional: the user's pending messages, on every device
+    ///     flash.rebind(None).await?;
+    ///     flash.info("Signed out")?; // for this browser, not for the user
+    ///     Ok("bye")
+    /// }
+    /// ```
+    pub async fn rebind(&self, id: Option<ClientId>) -> Result<(), Error> {
+        let kept = {
+            let mut state = self.state();
+            if state.closed {
+                return Err(Error::Closed);
+            }
+            std::mem::take(&mut state.kept)
+        };
+        if let Err(error) = self.restore_to_current(&kept).await {
+            let mut state = self.state();
+            let newer = std::mem::replace(&mut state.kept, kept);
+            state.kept.extend(newer);
+            return Err(error);
+        }
+        let mut state = self.state();
+        state.taken.clear();
+        state.identity = match id {
+            Some(id) => Identity::Given(id),
+            None => state.anonymous.clone(),
+        };
+        Ok(())
+    }
+
+    /// Writes `kept` back to the front of the current client's queue (before a rebind).
+    async fn restore_to_current(&self, kept: &[Message]) -> Result<(), Error> {
+        if kept.is_empty() {
+            return Ok(());
+        }
+        self.refresh(false).await?;
+        let Some(id) = self.resolve(&mut self.state()).cloned() else {
+            // Only this request's own pushes can be kept without a client: they were never
+            // stored, so they go on with the request.
+            self.state().kept.extend(kept.iter().cloned());
+            return Ok(());
+        };
+        let receipt = self
+            .config()
+            .store
+            .restore(&id, kept, &self.config().push_options())
+            .await?;
+        telemetry::dropped(receipt.dropped);
+        Ok(())
     }
 
     /// Drops the messages this request would write: its unwritten pushes, its `now`

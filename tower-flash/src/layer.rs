@@ -265,7 +265,8 @@ impl FlashLayer {
     /// devices, and a background job can push to the user with [`FlashLayer::sender`]. Such
     /// requests never get a flash cookie. Prefix the ids (`user:42`) so that they cannot meet
     /// another source's. When the user logs out, the next requests fall back to the cookie,
-    /// so the next person on that browser does not see the user's messages.
+    /// so the next person on that browser does not see the user's messages; within the
+    /// sign-in or sign-out request itself, [`Flash::rebind`](crate::Flash::rebind) switches.
     ///
     /// ```
     /// use tower_flash::{ClientId, FlashLayer, Key, MemoryStore};

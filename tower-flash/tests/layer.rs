@@ -570,6 +570,96 @@ async fn a_background_task_reaches_the_user_on_whichever_device_asks_next() {
     assert!(laptop.take_texts().await.is_empty(), "shown once");
 }
 
+/// A logout that rebinds to a fresh anonymous client: "Signed out" reaches the browser (with a
+/// new flash cookie), the user's cleared queue stays empty, and no other device sees it.
+#[tokio::test]
+async fn rebinding_at_logout_speaks_to_the_browser_not_to_the_user() {
+    let router = app(layer(MemoryStore::new()).identify(user_from_header));
+    let as_alice = Client::new(&app_with_user(&router, "alice"));
+    let browser = as_alice.with_app(&router); // the same browser, signed out
+    as_alice
+        .run(|flash| async move { flash.info("alice's report").unwrap() })
+        .await;
+    // The logout request is still alice's: it clears her queue, then rebinds.
+    let (_, res) = as_alice
+        .run_with_response(|flash| async move {
+            flash.clear().await.unwrap();
+            flash.rebind(None).await.unwrap();
+            flash.info("Signed out").unwrap();
+        })
+        .await;
+    assert!(
+        res.headers().get(SET_COOKIE).is_some(),
+        "a new flash cookie"
+    );
+    let phone = Client::new(&app_with_user(&router, "alice"));
+    assert!(
+        phone.take_texts().await.is_empty(),
+        "cleared, and nothing new for alice"
+    );
+    assert_eq!(browser.take_texts().await, ["Signed out"]);
+}
+
+/// A login that rebinds to the user: the welcome reaches the user on any device, sets no
+/// flash cookie, and what the browser had queued while anonymous stays the browser's.
+#[tokio::test]
+async fn rebinding_at_login_speaks_to_the_user_and_merges_nothing() {
+    let router = app(layer(MemoryStore::new()).identify(user_from_header));
+    let browser = Client::new(&router);
+    browser
+        .run(|flash| async move { flash.info("anonymous").unwrap() })
+        .await;
+    let (_, res) = browser
+        .run_with_response(|flash| async move {
+            flash
+                .rebind(Some(ClientId::new("user:alice").unwrap()))
+                .await
+                .unwrap();
+            flash.success("Welcome back").unwrap();
+        })
+        .await;
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "user ids need no cookie"
+    );
+    let phone = Client::new(&app_with_user(&router, "alice"));
+    assert_eq!(phone.take_texts().await, ["Welcome back"]);
+    assert_eq!(browser.take_texts().await, ["anonymous"]);
+}
+
+/// What a request took and kept before a rebind goes back to the client it came from, in
+/// front, and is never shown to the new one.
+#[tokio::test]
+async fn kept_messages_go_back_to_their_client_before_a_rebind() {
+    let router = app(layer(MemoryStore::new()).identify(user_from_header));
+    let as_alice = Client::new(&app_with_user(&router, "alice"));
+    as_alice
+        .run(|flash| async move { flash.push_all("info", ["one", "two"]).unwrap() })
+        .await;
+    let (_, res) = as_alice
+        .run_with_response(|flash| async move {
+            assert_eq!(flash.take_all().await.len(), 2);
+            flash.keep();
+            flash.rebind(None).await.unwrap();
+            assert!(
+                flash.take_all().await.is_empty(),
+                "the new client has nothing"
+            );
+            flash.keep(); // nothing of alice's to keep any more
+            flash.info("Signed out").unwrap();
+        })
+        .await;
+    assert!(
+        res.headers().get(SET_COOKIE).is_some(),
+        "a new flash cookie"
+    );
+    assert_eq!(
+        as_alice.with_app(&router).take_texts().await,
+        ["Signed out"]
+    );
+    assert_eq!(as_alice.take_texts().await, ["one", "two"]);
+}
+
 /// The router with an `x-user` header added to every request, as an auth layer would.
 fn app_with_user(router: &Router, user: &'static str) -> Router {
     let router = router.clone();

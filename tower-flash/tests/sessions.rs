@@ -21,7 +21,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{MemoryStore as SessionMemoryStore, Session, SessionManagerLayer};
 
-use common::{Client, Counting, app_with, body_text, key, user_from_header};
+use common::{Client, Counting, app_with, body_text, key, user_from_header, with_job};
 
 /// The app's own routes: the ones that touch the session as an authentication system would.
 fn routes() -> Router {
@@ -393,4 +393,32 @@ async fn an_identified_user_wins_over_the_session_and_the_queues_stay_apart() {
     let phone = Client::new(&router);
     let res = phone.send(as_alice("/texts")).await;
     assert_eq!(body_text(res).await, "Please sign in");
+}
+
+/// With a user id winning over the session, a logout's `rebind(None)` goes back to the
+/// session: "Signed out" reaches the browser's session queue, and no flash cookie is set.
+#[tokio::test]
+async fn rebinding_to_anonymous_goes_back_to_the_session() {
+    let router = session_app(flash_layer(MemoryStore::new()).identify(user_from_header));
+    let browser = Client::new(&router);
+    let session_id = push_and_save(&browser, "before").await;
+    let logout = Request::get("/")
+        .header("x-user", "alice")
+        .body(Body::empty())
+        .unwrap();
+    let logout = with_job(logout, |flash| async move {
+        flash.rebind(None).await.unwrap();
+        flash.info("Signed out").unwrap();
+        StatusCode::OK.into_response()
+    });
+    let res = browser.send(logout).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        set_cookie_names(&res).is_empty(),
+        "{:?}",
+        set_cookie_names(&res)
+    );
+    assert_eq!(browser.take_texts().await, ["before", "Signed out"]);
+    let res = send(&browser, "GET", "/flash-id").await;
+    assert_eq!(body_text(res).await, session_id.as_str());
 }

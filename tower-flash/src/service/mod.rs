@@ -68,9 +68,15 @@ where
             }
             None => None,
         };
+        // Who the request is for when `identify` names nobody, or after `Flash::rebind(None)`.
+        let anonymous = if self.config.by_session() {
+            Identity::session(req.extensions())
+        } else {
+            Identity::Cookie(None)
+        };
         let identity = match given {
             Some(id) => Identity::Given(id),
-            None if self.config.by_session() => Identity::session(req.extensions()),
+            None if self.config.by_session() => anonymous.clone(),
             None if self.config.cookie.may_be_present(req.headers()) => {
                 Identity::Unresolved(req.headers().get_all(COOKIE).iter().cloned().collect())
             }
@@ -90,7 +96,7 @@ where
                 .headers()
                 .get("hx-request")
                 .is_some_and(|v| v.as_bytes() == b"true");
-        let flash = Flash::new(self.config.clone(), identity, scoping, htmx);
+        let flash = Flash::new(self.config.clone(), identity, anonymous, scoping, htmx);
         req.extensions_mut().insert(flash.clone());
         let method = req.method().clone();
         ResponseFuture::new(

@@ -59,6 +59,19 @@ pub fn user_from_header(req: &http::request::Parts) -> Option<ClientId> {
     ClientId::new(&format!("user:{user}")).ok()
 }
 
+/// `req` carrying `job`: the app's fallback route runs it with the request's `Flash` and
+/// answers what it returns.
+pub fn with_job<F, Fut>(mut req: Request<Body>, job: F) -> Request<Body>
+where
+    F: FnOnce(Flash) -> Fut + Send + 'static,
+    Fut: Future<Output = AxumResponse> + Send + 'static,
+{
+    let job: Job = Box::new(move |flash| Box::pin(job(flash)));
+    req.extensions_mut()
+        .insert(JobSlot(Arc::new(Mutex::new(Some(job)))));
+    req
+}
+
 /// One browser: a cookie jar holding at most the flash cookie.
 #[derive(Clone)]
 pub struct Client {
@@ -140,11 +153,8 @@ impl Client {
         F: FnOnce(Flash) -> Fut + Send + 'static,
         Fut: Future<Output = AxumResponse> + Send + 'static,
     {
-        let job: Job = Box::new(move |flash| Box::pin(job(flash)));
-        let mut req = Request::get(path).body(Body::empty()).unwrap();
-        req.extensions_mut()
-            .insert(JobSlot(Arc::new(Mutex::new(Some(job)))));
-        self.send(req).await
+        let req = Request::get(path).body(Body::empty()).unwrap();
+        self.send(with_job(req, job)).await
     }
 
     /// Takes all messages in a request to `path` and returns their texts.
