@@ -58,8 +58,10 @@ struct Shared {
 #[derive(Default)]
 struct State {
     identity: Identity,
-    /// The identity [`Flash::rebind`]`(None)` switches to: a fresh cookie, or the session.
-    anonymous: Identity,
+    /// Keyed by session: the session's identity, which [`Flash::rebind`]`(None)` goes back
+    /// to (without sessions it goes to a fresh cookie).
+    #[cfg(feature = "tower-sessions")]
+    session: Option<Identity>,
     /// Messages of this request not written to the store: pushed (stored at the end) or
     /// `now` (never stored), in push order.
     local: Vec<Local>,
@@ -88,6 +90,15 @@ struct State {
 }
 
 impl State {
+    /// A fresh anonymous client: a new cookie, or the session when keyed by session.
+    fn anonymous(&self) -> Identity {
+        #[cfg(feature = "tower-sessions")]
+        if let Some(session) = &self.session {
+            return session.clone();
+        }
+        Identity::Cookie(None)
+    }
+
     /// Whether this response delivers pending messages to htmx: an htmx request whose
     /// handler read nothing, answered neither with a redirect nor with a 5xx.
     fn delivers_to_htmx(&self, status: StatusCode) -> bool {
@@ -140,7 +151,7 @@ struct Local {
 
 /// How the request's client is known.
 #[derive(Clone, Default)]
-pub(crate) enum Identity {
+enum Identity {
     /// The request's `Cookie` headers, parsed on first need.
     Unresolved(Vec<HeaderValue>),
     /// The verified id of the flash cookie, if the request had one (or got one by a write).
@@ -162,10 +173,10 @@ pub(crate) enum Identity {
     Absent,
 }
 
+#[cfg(feature = "tower-sessions")]
 impl Identity {
     /// The identity of a request keyed by its tower-sessions session.
-    #[cfg(feature = "tower-sessions")]
-    pub(crate) fn session(extensions: &http::Extensions) -> Self {
+    fn session(extensions: &http::Extensions) -> Self {
         match extensions.get::<tower_sessions_core::Session>() {
             Some(session) => Identity::Session {
                 session: session.clone(),
@@ -174,28 +185,36 @@ impl Identity {
             None => Identity::NoSession,
         }
     }
-
-    #[cfg(not(feature = "tower-sessions"))]
-    pub(crate) fn session(_: &http::Extensions) -> Self {
-        Identity::Absent
-    }
 }
 
 impl Flash {
     pub(crate) fn new(
         config: Arc<Config>,
-        identity: Identity,
-        anonymous: Identity,
+        given: Option<ClientId>,
+        cookie_headers: Vec<HeaderValue>,
+        extensions: &http::Extensions,
         scoping: Option<(Target, Option<String>)>,
         htmx: bool,
     ) -> Self {
         let (target, host) = scoping.map_or((None, None), |(t, h)| (Some(t), h));
+        #[cfg(feature = "tower-sessions")]
+        let session = config.by_session().then(|| Identity::session(extensions));
+        #[cfg(not(feature = "tower-sessions"))]
+        let _ = extensions;
+        let identity = match given {
+            Some(id) => Identity::Given(id),
+            #[cfg(feature = "tower-sessions")]
+            None if session.is_some() => session.clone().unwrap_or_default(),
+            None if cookie_headers.is_empty() => Identity::Absent,
+            None => Identity::Unresolved(cookie_headers),
+        };
         Flash {
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(State {
                     identity,
-                    anonymous,
+                    #[cfg(feature = "tower-sessions")]
+                    session,
                     target,
                     host,
                     htmx,
@@ -612,7 +631,7 @@ impl Flash {
         state.taken.clear();
         state.identity = match id {
             Some(id) => Identity::Given(id),
-            None => state.anonymous.clone(),
+            None => state.anonymous(),
         };
         Ok(())
     }

@@ -8,7 +8,7 @@ use http::header::{COOKIE, HOST};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::flash::{Flash, Identity};
+use crate::flash::Flash;
 use crate::layer::Config;
 use crate::store::Target;
 
@@ -68,19 +68,13 @@ where
             }
             None => None,
         };
-        // Who the request is for when `identify` names nobody, or after `Flash::rebind(None)`.
-        let anonymous = if self.config.by_session() {
-            Identity::session(req.extensions())
+        let cookies = if given.is_none()
+            && !self.config.by_session()
+            && self.config.cookie.may_be_present(req.headers())
+        {
+            req.headers().get_all(COOKIE).iter().cloned().collect()
         } else {
-            Identity::Cookie(None)
-        };
-        let identity = match given {
-            Some(id) => Identity::Given(id),
-            None if self.config.by_session() => anonymous.clone(),
-            None if self.config.cookie.may_be_present(req.headers()) => {
-                Identity::Unresolved(req.headers().get_all(COOKIE).iter().cloned().collect())
-            }
-            None => Identity::Absent,
+            Vec::new()
         };
         let scoping = self.config.scope_fallback.map(|_| {
             let host = req
@@ -96,7 +90,14 @@ where
                 .headers()
                 .get("hx-request")
                 .is_some_and(|v| v.as_bytes() == b"true");
-        let flash = Flash::new(self.config.clone(), identity, anonymous, scoping, htmx);
+        let flash = Flash::new(
+            self.config.clone(),
+            given,
+            cookies,
+            req.extensions(),
+            scoping,
+            htmx,
+        );
         req.extensions_mut().insert(flash.clone());
         let method = req.method().clone();
         ResponseFuture::new(
