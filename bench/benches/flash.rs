@@ -1,7 +1,7 @@
 //! Micro-benchmarks: message encoding, and the layer's cost per request (which includes
 //! cookie verification and signing) against the same service without the layer.
 //!
-//! `cargo bench -p tower-flash --bench flash`
+//! `cargo bench -p bench --bench flash`
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 

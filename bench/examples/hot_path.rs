@@ -1,7 +1,7 @@
 //! The layer's hot path without HTTP, for counting instructions:
 //!
 //! ```text
-//! cargo build --release -p tower-flash --example hot_path
+//! cargo build --release -p bench --example hot_path
 //! valgrind --tool=callgrind target/release/examples/hot_path 10000 [cycle|untouched|bare]
 //! ```
 //!
