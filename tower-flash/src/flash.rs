@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use http::{HeaderValue, StatusCode};
 
 use crate::error::{Error, StoreError};
-use crate::id::ClientId;
+use crate::id::{ClientId, CookieHeaders};
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
 use crate::store::{Lease, LeaseId, Take, Target, parse_query};
@@ -153,7 +153,7 @@ struct Local {
 #[derive(Clone, Default)]
 enum Identity {
     /// The request's `Cookie` headers, parsed on first need.
-    Unresolved(Vec<HeaderValue>),
+    Unresolved(CookieHeaders),
     /// The verified id of the flash cookie, if the request had one (or got one by a write).
     Cookie(Option<ClientId>),
     /// An id from [`FlashLayer::identify`](crate::FlashLayer::identify): no cookie involved.
@@ -191,7 +191,7 @@ impl Flash {
     pub(crate) fn new(
         config: Arc<Config>,
         given: Option<ClientId>,
-        cookie_headers: Vec<HeaderValue>,
+        cookies: Option<CookieHeaders>,
         extensions: &http::Extensions,
         scoping: Option<(Target, Option<String>)>,
         htmx: bool,
@@ -205,8 +205,7 @@ impl Flash {
             Some(id) => Identity::Given(id),
             #[cfg(feature = "tower-sessions")]
             None if session.is_some() => session.clone().unwrap_or_default(),
-            None if cookie_headers.is_empty() => Identity::Absent,
-            None => Identity::Unresolved(cookie_headers),
+            None => cookies.map_or(Identity::Absent, Identity::Unresolved),
         };
         Flash {
             shared: Arc::new(Shared {
@@ -246,7 +245,7 @@ impl Flash {
 
     fn resolve<'s>(&self, state: &'s mut State) -> Option<&'s ClientId> {
         if let Identity::Unresolved(headers) = &state.identity {
-            let id = self.config().cookie.read(headers);
+            let id = self.config().cookie.read(headers.iter());
             state.identity = Identity::Cookie(id);
         }
         match &state.identity {

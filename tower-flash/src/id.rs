@@ -135,6 +135,20 @@ impl fmt::Debug for CookieCodec {
     }
 }
 
+/// A request's `Cookie` headers: almost always exactly one (HTTP/2 may send several), so the
+/// first is kept without a `Vec`.
+#[derive(Clone)]
+pub(crate) struct CookieHeaders {
+    first: HeaderValue,
+    rest: Vec<HeaderValue>,
+}
+
+impl CookieHeaders {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &HeaderValue> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+}
+
 impl CookieCodec {
     pub(crate) fn new(key: &Key) -> Self {
         CookieCodec {
@@ -150,14 +164,37 @@ impl CookieCodec {
         self.signers.extend(signer(key));
     }
 
-    /// Whether any `Cookie` header might hold our cookie: a cheap test done on every
-    /// request so that requests without it skip parsing entirely.
-    pub(crate) fn may_be_present(&self, headers: &HeaderMap) -> bool {
-        headers.get_all(COOKIE).iter().any(|v| {
-            v.as_bytes()
-                .windows(self.name.len() + 1)
-                .any(|w| w.starts_with(self.name.as_bytes()) && w[self.name.len()] == b'=')
+    /// The request's `Cookie` headers, kept for a lazy parse, if one of them has a cookie
+    /// of our name: a cheap test done on every request so that requests without it skip
+    /// parsing (and verifying) entirely.
+    pub(crate) fn candidates(&self, headers: &HeaderMap) -> Option<CookieHeaders> {
+        let values = headers.get_all(COOKIE);
+        if !values.iter().any(|value| self.names_ours(value)) {
+            return None;
+        }
+        let mut values = values.iter();
+        let first = values.next()?.clone();
+        Some(CookieHeaders {
+            first,
+            rest: values.cloned().collect(),
         })
+    }
+
+    /// Whether one of the `name=value` pairs of a `Cookie` header has our name: one
+    /// comparison per cookie, and no scan past ours (whose value is long).
+    fn names_ours(&self, value: &HeaderValue) -> bool {
+        let name = self.name.as_bytes();
+        let mut rest = value.as_bytes();
+        loop {
+            let pair = rest.trim_ascii_start();
+            if pair.starts_with(name) && pair.get(name.len()) == Some(&b'=') {
+                return true;
+            }
+            match pair.iter().position(|&b| b == b';') {
+                Some(end) => rest = &pair[end + 1..],
+                None => return false,
+            }
+        }
     }
 
     /// The verified id in the request's cookies, trying the current key, then the old ones.
@@ -326,12 +363,28 @@ mod tests {
         let pair = cookie_pair(&codec.write(&id, Duration::from_secs(60)).unwrap());
         let combined = header(&format!("a=1; {}; b=2", pair.to_str().unwrap()));
         assert_eq!(codec.read([&combined]), Some(id.clone()));
-        assert_eq!(codec.read([&header("a=1"), &pair]), Some(id));
+        assert_eq!(codec.read([&header("a=1"), &pair]), Some(id.clone()));
         let mut headers = HeaderMap::new();
-        headers.append(COOKIE, header("a=1"));
-        assert!(!codec.may_be_present(&headers));
+        headers.append(COOKIE, header("a=1; xflash=1; b=flash=1"));
+        assert!(
+            codec.candidates(&headers).is_none(),
+            "no cookie named flash"
+        );
         headers.append(COOKIE, pair);
-        assert!(codec.may_be_present(&headers));
+        let found = codec
+            .candidates(&headers)
+            .expect("the second header has it");
+        assert_eq!(
+            found.iter().count(),
+            2,
+            "every header is kept for the parse"
+        );
+        assert_eq!(codec.read(found.iter()), Some(id));
+        let spaced = HeaderMap::from_iter([(COOKIE, header("a=1;flash=x"))]);
+        assert!(
+            codec.candidates(&spaced).is_some(),
+            "with or without a space"
+        );
     }
 
     #[test]

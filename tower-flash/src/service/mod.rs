@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{COOKIE, HOST};
+use http::header::HOST;
 use http::{Request, Response};
 use tower_service::Service;
 
@@ -68,13 +68,10 @@ where
             }
             None => None,
         };
-        let cookies = if given.is_none()
-            && !self.config.by_session()
-            && self.config.cookie.may_be_present(req.headers())
-        {
-            req.headers().get_all(COOKIE).iter().cloned().collect()
+        let cookies = if given.is_none() && !self.config.by_session() {
+            self.config.cookie.candidates(req.headers())
         } else {
-            Vec::new()
+            None
         };
         let scoping = self.config.scope_fallback.map(|_| {
             let host = req
