@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use http::{HeaderValue, StatusCode};
 
 use crate::error::{Error, StoreError};
+use crate::htmx::HX_TRIGGER;
 use crate::id::{ClientId, CookieHeaders};
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
@@ -125,22 +126,27 @@ pub(crate) struct Finished {
 }
 
 impl ResponseHead {
-    pub(crate) fn new(
-        method: &http::Method,
-        status: StatusCode,
-        location: Option<HeaderValue>,
-        hx_trigger: Option<HeaderValue>,
-    ) -> Self {
+    /// The head of a response with `status` to a `method` request. Its `Location` and
+    /// `HX-Trigger` are looked up only for a request that has something to finish
+    /// ([`ResponseHead::headers`]).
+    pub(crate) fn new(method: &http::Method, status: StatusCode) -> Self {
         let bodiless = method == http::Method::HEAD
             || status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
         ResponseHead {
             status,
-            location,
+            location: None,
             bodiless,
-            hx_trigger,
+            hx_trigger: None,
         }
+    }
+
+    /// Adds the response headers that finishing reads.
+    pub(crate) fn headers(mut self, headers: &http::HeaderMap) -> Self {
+        self.location = headers.get(http::header::LOCATION).cloned();
+        self.hx_trigger = headers.get(HX_TRIGGER).cloned();
+        self
     }
 }
 

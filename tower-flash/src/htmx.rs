@@ -1,10 +1,15 @@
 //! Delivery to htmx requests in an `HX-Trigger` header; see
 //! [`FlashLayer::deliver_to_htmx`](crate::FlashLayer::deliver_to_htmx).
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::message::Message;
+
+/// The request header htmx sets on its requests.
+pub(crate) const HX_REQUEST: HeaderName = HeaderName::from_static("hx-request");
+/// The response header whose events htmx triggers on the page.
+pub(crate) const HX_TRIGGER: HeaderName = HeaderName::from_static("hx-trigger");
 
 /// How messages are delivered to htmx requests.
 ///

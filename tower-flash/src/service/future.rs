@@ -5,16 +5,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::{HeaderName, LOCATION, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{Method, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::FlashBody;
 use crate::flash::{Finished, Flash, ResponseHead};
+use crate::htmx::HX_TRIGGER;
 use crate::layer::{Config, OnStoreError};
-
-const HX_TRIGGER: HeaderName = HeaderName::from_static("hx-trigger");
 
 type Finish = Pin<Box<dyn Future<Output = Finished> + Send>>;
 
@@ -78,16 +77,12 @@ where
                     return Poll::Ready(Err(error));
                 }
             };
-            let head = ResponseHead::new(
-                this.method,
-                response.status(),
-                response.headers().get(LOCATION).cloned(),
-                response.headers().get(HX_TRIGGER).cloned(),
-            );
+            let head = ResponseHead::new(this.method, response.status());
             if !flash.needs_finish(&head) {
                 flash.close();
                 return Poll::Ready(Ok(wrap(response, flash)));
             }
+            let head = head.headers(response.headers());
             let finisher = flash.clone();
             let finish: Finish = Box::pin(async move { finisher.finish(head).await });
             *this.finishing = Some((finish, response, flash));

@@ -9,6 +9,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::flash::Flash;
+use crate::htmx::HX_REQUEST;
 use crate::layer::Config;
 use crate::store::Target;
 
@@ -85,7 +86,7 @@ where
         let htmx = self.config.htmx.is_some()
             && req
                 .headers()
-                .get("hx-request")
+                .get(HX_REQUEST)
                 .is_some_and(|v| v.as_bytes() == b"true");
         let flash = Flash::new(
             self.config.clone(),
