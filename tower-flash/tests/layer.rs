@@ -385,6 +385,7 @@ async fn pushes_after_the_response_report_closed() {
     let client = Client::new(&router);
     let leaked = client.run(|flash| async move { flash }).await;
     assert!(matches!(leaked.info("too late"), Err(Error::Closed)));
+    assert!(matches!(leaked.rebind(None).await, Err(Error::Closed)));
 }
 
 #[tokio::test]
