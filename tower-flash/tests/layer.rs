@@ -661,6 +661,33 @@ async fn kept_messages_go_back_to_their_client_before_a_rebind() {
     assert_eq!(as_alice.take_texts().await, ["one", "two"]);
 }
 
+/// A rebind that cannot write the kept messages back to their client fails and changes
+/// nothing: the same client, the kept messages still kept.
+#[tokio::test]
+async fn a_rebind_that_cannot_put_kept_messages_back_changes_nothing() {
+    let minting = Client::new(&app(layer(MemoryStore::new())));
+    minting
+        .run(|flash| async move { flash.info("mint a cookie").unwrap() })
+        .await;
+    // The same browser on an app whose store refuses every write (full).
+    let full = minting.with_app(&app(layer(MemoryStore::with_max_bytes(16))));
+    full.run(|flash| async move {
+        let before = flash.client_id();
+        assert!(before.is_some());
+        flash.info("mine").unwrap();
+        assert_eq!(flash.take_all().await.len(), 1, "its own push");
+        assert_eq!(flash.keep(), 1);
+        let rebound = flash.rebind(None).await;
+        assert!(
+            matches!(rebound, Err(Error::Store(StoreError::Full(_)))),
+            "{rebound:?}"
+        );
+        assert_eq!(flash.client_id(), before, "still the same client");
+        assert_eq!(flash.discard(), 1, "still kept");
+    })
+    .await;
+}
+
 /// The router with an `x-user` header added to every request, as an auth layer would.
 fn app_with_user(router: &Router, user: &'static str) -> Router {
     let router = router.clone();
