@@ -207,11 +207,13 @@ impl Flash {
         let session = config.by_session().then(|| Identity::session(extensions));
         #[cfg(not(feature = "tower-sessions"))]
         let _ = extensions;
+        let from_cookies = || cookies.map_or(Identity::Absent, Identity::Unresolved);
         let identity = match given {
             Some(id) => Identity::Given(id),
             #[cfg(feature = "tower-sessions")]
-            None if session.is_some() => session.clone().unwrap_or_default(),
-            None => cookies.map_or(Identity::Absent, Identity::Unresolved),
+            None => session.clone().unwrap_or_else(from_cookies),
+            #[cfg(not(feature = "tower-sessions"))]
+            None => from_cookies(),
         };
         Flash {
             shared: Arc::new(Shared {
@@ -299,6 +301,12 @@ impl Flash {
     #[cfg(not(feature = "tower-sessions"))]
     async fn refresh(&self, _bind: bool) -> Result<(), Error> {
         Ok(())
+    }
+
+    /// The client's id for a store call: the session read again first, when keyed by one.
+    async fn current_id(&self) -> Result<Option<ClientId>, Error> {
+        self.refresh(false).await?;
+        Ok(self.resolve(&mut self.state()).cloned())
     }
 
     // ----- writing -----
@@ -551,11 +559,7 @@ impl Flash {
 
     /// [`peek`](Flash::peek), reporting a store failure.
     pub async fn try_peek(&self) -> Result<Messages, Error> {
-        self.refresh(false).await?;
-        let id = {
-            let mut state = self.state();
-            self.resolve(&mut state).cloned()
-        };
+        let id = self.current_id().await?;
         let mut messages = match &id {
             Some(id) => self.config().store.peek(id).await?,
             None => Vec::new(),
@@ -646,18 +650,19 @@ impl Flash {
         if kept.is_empty() {
             return Ok(());
         }
-        self.refresh(false).await?;
-        let Some(id) = self.resolve(&mut self.state()).cloned() else {
+        let Some(id) = self.current_id().await? else {
             // Only this request's own pushes can be kept without a client: they were never
             // stored, so they go on with the request.
             self.state().kept.extend(kept.iter().cloned());
             return Ok(());
         };
-        let receipt = self
-            .config()
-            .store
-            .restore(&id, kept, &self.config().push_options())
-            .await?;
+        Ok(self.restore(&id, kept).await?)
+    }
+
+    /// Puts `kept` back at the front of `id`'s queue.
+    async fn restore(&self, id: &ClientId, kept: &[Message]) -> Result<(), StoreError> {
+        let options = self.config().push_options();
+        let receipt = self.config().store.restore(id, kept, &options).await?;
         telemetry::dropped(receipt.dropped);
         Ok(())
     }
@@ -684,9 +689,7 @@ impl Flash {
             state.kept.clear();
             state.taken.clear();
         }
-        self.refresh(false).await?;
-        let id = self.resolve(&mut self.state()).cloned();
-        if let Some(id) = id {
+        if let Some(id) = self.current_id().await? {
             self.config().store.clear(&id).await?;
         }
         Ok(())
@@ -908,9 +911,8 @@ impl Flash {
         let config = self.config();
         let options = config.push_options();
         if !kept.is_empty() {
-            let receipt = config.store.restore(&id, &kept, &options).await?;
+            self.restore(&id, &kept).await?;
             self.state().wrote = true;
-            telemetry::dropped(receipt.dropped);
         }
         if !pushed.is_empty() {
             let receipt = config.store.push(&id, &pushed, &options).await?;
