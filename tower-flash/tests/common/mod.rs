@@ -201,7 +201,7 @@ impl Client {
 /// A store that counts the calls made to it.
 #[derive(Clone, Default)]
 pub struct Counting {
-    pub inner: MemoryStore,
+    inner: MemoryStore,
     calls: Arc<AtomicUsize>,
 }
 
