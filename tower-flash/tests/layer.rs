@@ -277,11 +277,15 @@ async fn cookies_signed_with_a_rotated_out_key_still_work() {
     before
         .run(|flash| async move { flash.info("across rotation").unwrap() })
         .await;
-    let after = before.with_app(&app(FlashLayer::new(store.clone(), new.clone())
-        .with_old_key(old)
-        .secure(false)));
+    let after = before
+        .with_app(&app(FlashLayer::new(store.clone(), new.clone())
+            .with_old_key(old)
+            .secure(false)))
+        .await;
     assert_eq!(after.take_texts().await, ["across rotation"]);
-    let not_rotated = before.with_app(&app(FlashLayer::new(store, new).secure(false)));
+    let not_rotated = before
+        .with_app(&app(FlashLayer::new(store, new).secure(false)))
+        .await;
     not_rotated
         .run(|flash| async move { flash.info("fresh").unwrap() })
         .await;
@@ -335,7 +339,7 @@ async fn reads_degrade_to_no_messages_and_try_variants_report_the_error() {
     client
         .run(|flash| async move { flash.info("x").unwrap() })
         .await;
-    let broken = client.with_app(&app(layer(Down)));
+    let broken = client.with_app(&app(layer(Down))).await;
     let (degraded, typed) = broken
         .run(|flash| async move {
             let degraded = flash.take_all().await.len() + flash.peek().await.len();
@@ -577,7 +581,7 @@ async fn a_background_task_reaches_the_user_on_whichever_device_asks_next() {
 async fn rebinding_at_logout_speaks_to_the_browser_not_to_the_user() {
     let router = app(layer(MemoryStore::new()).identify(user_from_header));
     let as_alice = Client::new(&app_with_user(&router, "alice"));
-    let browser = as_alice.with_app(&router); // the same browser, signed out
+    let browser = as_alice.with_app(&router).await; // the same browser, signed out
     as_alice
         .run(|flash| async move { flash.info("alice's report").unwrap() })
         .await;
@@ -655,7 +659,7 @@ async fn kept_messages_go_back_to_their_client_before_a_rebind() {
         "a new flash cookie"
     );
     assert_eq!(
-        as_alice.with_app(&router).take_texts().await,
+        as_alice.with_app(&router).await.take_texts().await,
         ["Signed out"]
     );
     assert_eq!(as_alice.take_texts().await, ["one", "two"]);
@@ -670,7 +674,9 @@ async fn a_rebind_that_cannot_put_kept_messages_back_changes_nothing() {
         .run(|flash| async move { flash.info("mint a cookie").unwrap() })
         .await;
     // The same browser on an app whose store refuses every write (full).
-    let full = minting.with_app(&app(layer(MemoryStore::with_max_bytes(16))));
+    let full = minting
+        .with_app(&app(layer(MemoryStore::with_max_bytes(16))))
+        .await;
     full.run(|flash| async move {
         let before = flash.client_id();
         assert!(before.is_some());

@@ -41,6 +41,7 @@ impl contract::Fixture for RedisFixture {
 }
 
 store_contract_tests!(RedisFixture::start());
+store_contract_tests!(over_http RedisFixture::start());
 
 fn opts(max_messages: usize) -> PushOptions {
     PushOptions {
@@ -192,7 +193,7 @@ async fn two_app_instances_on_one_redis_deliver_exactly_once() {
     );
     for round in 0..50 {
         let via_one = Client::new(&one);
-        let via_two = via_one.with_app(&two);
+        let via_two = via_one.with_app(&two).await;
         let text = format!("round {round}");
         let sent = text.clone();
         via_one
@@ -300,7 +301,7 @@ async fn outage_requests_stay_fast_and_service_recovers_without_a_restart() {
     client
         .run(|flash| async move { flash.info("before the outage").unwrap() })
         .await;
-    let strict = client.with_app(&failing);
+    let strict = client.with_app(&failing).await;
 
     server.kill();
 

@@ -4,9 +4,11 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -15,7 +17,10 @@ use axum::response::{IntoResponse, Response as AxumResponse};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tower::ServiceExt;
 
 use tower_flash::store::{LeaseId, Take, Target};
@@ -44,8 +49,21 @@ pub fn app_with(routes: Router, layer: FlashLayer) -> Router {
     routes.fallback(run_job).layer(layer)
 }
 
-async fn run_job(slot: Option<Extension<JobSlot>>, flash: Flash) -> AxumResponse {
-    let job = slot.and_then(|Extension(slot)| slot.0.lock().unwrap().take());
+async fn run_job(
+    slot: Option<Extension<JobSlot>>,
+    headers: http::HeaderMap,
+    flash: Flash,
+) -> AxumResponse {
+    // In process the job rides in the request's extensions; over a real connection it
+    // waits in the registry under the id the request names.
+    let job = match slot {
+        Some(Extension(slot)) => slot.0.lock().unwrap().take(),
+        None => headers
+            .get(JOB_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .and_then(|id| jobs().lock().unwrap().remove(&id)),
+    };
     match job {
         Some(job) => job(flash).await,
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -72,26 +90,144 @@ where
     req
 }
 
+/// The header naming a job in the registry, for requests that cross a real connection.
+const JOB_HEADER: &str = "x-test-job";
+
+fn jobs() -> &'static Mutex<HashMap<u64, Job>> {
+    static JOBS: OnceLock<Mutex<HashMap<u64, Job>>> = OnceLock::new();
+    JOBS.get_or_init(Mutex::default)
+}
+
+/// How a [`Client`]'s requests reach the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `Router::oneshot` in process: the response body is always read to its end.
+    Oneshot,
+    /// A real `axum::serve` listener on loopback and a real hyper client with keep-alive:
+    /// the server decides, as in production, how much of a body it polls.
+    Http,
+}
+
+/// The app behind a real listener; the server stops when the last client drops it.
+pub struct Server {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+    http: HyperClient<HttpConnector, Body>,
+}
+
+impl Server {
+    pub async fn start(app: &Router) -> Arc<Server> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = app.clone();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let http = HyperClient::builder(TokioExecutor::new()).build_http();
+        Arc::new(Server { addr, task, http })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    async fn send(&self, req: Request<Body>) -> Response<Body> {
+        let (mut parts, body) = req.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        parts.uri = format!("http://{}{path}", self.addr).parse().unwrap();
+        if let Some(JobSlot(slot)) = parts.extensions.remove::<JobSlot>()
+            && let Some(job) = slot.lock().unwrap().take()
+        {
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            jobs().lock().unwrap().insert(id, job);
+            parts.headers.insert(JOB_HEADER, id.into());
+        }
+        let res = self
+            .http
+            .request(Request::from_parts(parts, body))
+            .await
+            .expect("the test server answers");
+        res.map(Body::new)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone)]
+enum Transport {
+    Oneshot(Router),
+    Http(Router, Arc<Server>),
+}
+
 /// One browser: a cookie jar holding at most the flash cookie.
 #[derive(Clone)]
 pub struct Client {
-    app: Router,
+    transport: Transport,
     cookie: Arc<Mutex<Option<String>>>,
 }
 
 impl Client {
+    /// A browser talking to `app` in process ([`Via::Oneshot`]).
     pub fn new(app: &Router) -> Self {
         Client {
-            app: app.clone(),
+            transport: Transport::Oneshot(app.clone()),
             cookie: Arc::new(Mutex::new(None)),
         }
     }
 
-    /// Another browser tab of the same client, talking to `app` (maybe another instance).
-    pub fn with_app(&self, app: &Router) -> Self {
+    /// A browser talking to `app` through a real listener ([`Via::Http`]).
+    pub async fn over_http(app: &Router) -> Self {
         Client {
-            app: app.clone(),
+            transport: Transport::Http(app.clone(), Server::start(app).await),
+            cookie: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// A browser talking to `app` the way `via` says.
+    pub async fn via(via: Via, app: &Router) -> Self {
+        match via {
+            Via::Oneshot => Client::new(app),
+            Via::Http => Client::over_http(app).await,
+        }
+    }
+
+    pub fn transport(&self) -> Via {
+        match self.transport {
+            Transport::Oneshot(_) => Via::Oneshot,
+            Transport::Http(..) => Via::Http,
+        }
+    }
+
+    /// The app this client talks to.
+    pub fn app(&self) -> &Router {
+        match &self.transport {
+            Transport::Oneshot(app) | Transport::Http(app, _) => app,
+        }
+    }
+
+    /// Another browser tab of the same client, talking to `app` (maybe another instance)
+    /// the same way this one does.
+    pub async fn with_app(&self, app: &Router) -> Self {
+        let transport = match &self.transport {
+            Transport::Oneshot(_) => Transport::Oneshot(app.clone()),
+            Transport::Http(..) => Transport::Http(app.clone(), Server::start(app).await),
+        };
+        Client {
+            transport,
             cookie: self.cookie.clone(),
+        }
+    }
+
+    /// Another browser (an empty cookie jar) reaching the same app the same way.
+    pub fn fresh(&self) -> Self {
+        Client {
+            transport: self.transport.clone(),
+            cookie: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -108,7 +244,10 @@ impl Client {
         if let Some(cookie) = self.cookie() {
             req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
         }
-        let res = self.app.clone().oneshot(req).await.unwrap();
+        let res = match &self.transport {
+            Transport::Oneshot(app) => app.clone().oneshot(req).await.unwrap(),
+            Transport::Http(_, server) => server.send(req).await,
+        };
         if let Some(set) = res.headers().get(SET_COOKIE) {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
             self.set_cookie(Some(pair));

@@ -9,7 +9,7 @@ use http::StatusCode;
 use tower_flash::store::{Lease, LeaseId, Take, Target};
 use tower_flash::{ClientId, Level, Message, Scope, Store};
 
-use super::{Fixture, info, layer, opts, texts};
+use super::{Fixture, browser, info, layer, opts, texts};
 use crate::common::{Client, app, body_result, failing_body};
 
 fn lease(until_from_now_ms: i64) -> Lease {
@@ -263,7 +263,7 @@ async fn seed(client: &Client, texts: &'static [&'static str]) {
 
 /// What a failing view does to the messages it took, per mode.
 pub async fn default_mode_a_failing_view_consumes_its_messages<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx)));
+    let client = browser(fx, &app(layer(fx))).await;
     seed(&client, &["a"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -276,7 +276,7 @@ pub async fn default_mode_a_failing_view_consumes_its_messages<F: Fixture>(fx: &
 }
 
 pub async fn confirmed_messages_come_back_after_a_5xx_in_order<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a", "b"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -299,7 +299,7 @@ async fn panicking_view(flash: tower_flash::Flash) -> &'static str {
 }
 
 pub async fn confirmed_messages_come_back_after_a_panic<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     // CatchPanicLayer inside FlashLayer (recommended): the flash layer sees the 500 and
     // gives the messages back before the response leaves.
     let inside = axum::Router::new()
@@ -307,7 +307,7 @@ pub async fn confirmed_messages_come_back_after_a_panic<F: Fixture>(fx: &F) {
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(layer(fx).confirm_delivery());
     seed(&client, &["a", "b"]).await;
-    let res = client.with_app(&inside).send(get("/read")).await;
+    let res = client.with_app(&inside).await.send(get("/read")).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(client.take_texts().await, ["a", "b"]);
 
@@ -318,7 +318,7 @@ pub async fn confirmed_messages_come_back_after_a_panic<F: Fixture>(fx: &F) {
         .layer(layer(fx).confirm_delivery())
         .layer(tower_http::catch_panic::CatchPanicLayer::new());
     seed(&client, &["c"]).await;
-    let res = client.with_app(&outside).send(get("/read")).await;
+    let res = client.with_app(&outside).await.send(get("/read")).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(eventually_texts(&client).await, ["c"]);
 }
@@ -334,7 +334,7 @@ pub async fn confirmed_messages_come_back_when_the_client_disconnects_mid_body<F
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let router = confirming(fx);
-    let client = Client::new(&router);
+    let client = browser(fx, &router).await;
     seed(&client, &["a", "b"]).await;
     let cookie = client.cookie().unwrap();
     let endless = axum::Router::new()
@@ -379,7 +379,7 @@ async fn eventually_texts(client: &Client) -> Vec<String> {
 }
 
 pub async fn confirmed_messages_come_back_after_a_body_error<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a", "b"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -393,7 +393,7 @@ pub async fn confirmed_messages_come_back_after_a_body_error<F: Fixture>(fx: &F)
 }
 
 pub async fn confirmed_messages_are_gone_after_a_successful_read<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -414,7 +414,7 @@ pub async fn confirmed_messages_are_gone_after_a_successful_read<F: Fixture>(fx:
 /// `keep` after a take, then a 5xx: the messages come back once, not twice (the lease and
 /// the keep would each put them back).
 pub async fn confirmed_keep_then_5xx_puts_messages_back_once<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a", "b"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -435,7 +435,7 @@ pub async fn confirmed_keep_then_5xx_puts_messages_back_once<F: Fixture>(fx: &F)
 
 /// `clear` in confirmed mode deletes the leased messages too: nothing comes back.
 pub async fn confirmed_clear_deletes_leased_messages<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -478,7 +478,7 @@ async fn raw_request(addr: std::net::SocketAddr, method: &str, cookie: &str) -> 
 /// On a real listener with a `Content-Length` body: the server stops polling the body once
 /// it has its length, and the delivery must still be confirmed.
 pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a", "b"]).await;
     let page = axum::Router::new()
         .fallback(
@@ -500,7 +500,7 @@ pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx:
 /// Responses without a body (a 204, a `HEAD`): servers drop the body unread, so delivery is
 /// confirmed with the head, not given back.
 pub async fn confirmed_messages_are_confirmed_by_bodiless_responses<F: Fixture>(fx: &F) {
-    let client = Client::new(&confirming(fx));
+    let client = browser(fx, &confirming(fx)).await;
     let page = axum::Router::new()
         .fallback(|flash: tower_flash::Flash| async move {
             assert!(!flash.take_all().await.is_empty());
@@ -548,7 +548,11 @@ pub async fn confirmed_messages_are_confirmed_by_bodiless_responses<F: Fixture>(
 /// A request took messages under a lease and its process died: after the lease timeout the
 /// next request gets them.
 pub async fn confirmed_messages_abandoned_by_a_dead_process_come_back<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx).lease_timeout(Duration::from_millis(200))));
+    let client = browser(
+        fx,
+        &app(layer(fx).lease_timeout(Duration::from_millis(200))),
+    )
+    .await;
     seed(&client, &["a"]).await;
     let id = client
         .run(|flash| async move { flash.client_id().unwrap() })
@@ -587,7 +591,7 @@ async fn post_and_redirect(client: &Client, text: &'static str, to: &'static str
 }
 
 pub async fn scoped_messages_are_read_only_by_the_redirect_target<F: Fixture>(fx: &F) {
-    let client = Client::new(&scoping(fx));
+    let client = browser(fx, &scoping(fx)).await;
     post_and_redirect(&client, "saved", "/page/target").await;
     assert!(
         client.take_texts_at("/read").await.is_empty(),
@@ -606,7 +610,7 @@ pub async fn scoped_messages_are_read_only_by_the_redirect_target<F: Fixture>(fx
 }
 
 pub async fn scoped_messages_follow_a_redirect_chain<F: Fixture>(fx: &F) {
-    let client = Client::new(&scoping(fx));
+    let client = browser(fx, &scoping(fx)).await;
     post_and_redirect(&client, "logged in", "/after-login").await;
     let res = client
         .respond_at("/after-login", |_flash| async {
@@ -626,7 +630,7 @@ pub async fn scoped_messages_follow_a_redirect_chain<F: Fixture>(fx: &F) {
 }
 
 pub async fn scoped_messages_of_interleaved_tabs_stay_apart<F: Fixture>(fx: &F) {
-    let client = Client::new(&scoping(fx));
+    let client = browser(fx, &scoping(fx)).await;
     post_and_redirect(&client, "one saved", "/page/one").await;
     post_and_redirect(&client, "two saved", "/page/two").await;
     client
@@ -640,7 +644,11 @@ pub async fn scoped_messages_of_interleaved_tabs_stay_apart<F: Fixture>(fx: &F) 
 }
 
 pub async fn scoped_messages_fall_back_to_any_path<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx).scope_fallback(Duration::from_millis(200))));
+    let client = browser(
+        fx,
+        &app(layer(fx).scope_fallback(Duration::from_millis(200))),
+    )
+    .await;
     post_and_redirect(&client, "late", "/never-visited").await;
     assert!(client.take_texts_at("/elsewhere").await.is_empty());
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -648,7 +656,7 @@ pub async fn scoped_messages_fall_back_to_any_path<F: Fixture>(fx: &F) {
 }
 
 pub async fn off_site_redirects_do_not_scope<F: Fixture>(fx: &F) {
-    let client = Client::new(&scoping(fx));
+    let client = browser(fx, &scoping(fx)).await;
     post_and_redirect(&client, "bye", "https://elsewhere.example/").await;
     assert_eq!(client.take_texts_at("/anything").await, ["bye"]);
 }
@@ -656,7 +664,7 @@ pub async fn off_site_redirects_do_not_scope<F: Fixture>(fx: &F) {
 // ----- per-message expiry -----
 
 pub async fn expired_messages_are_never_delivered<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx)));
+    let client = browser(fx, &app(layer(fx))).await;
     client
         .run(|flash| async move {
             flash

@@ -24,7 +24,7 @@ use tower_flash::{
     ClientId, Error, FlashLayer, Kind, Level, MemoryStore, Message, PushOptions, Store,
 };
 
-use crate::common::{Client, app, key};
+use crate::common::{Client, Via, app, key};
 
 mod delivery;
 #[allow(unused_imports)] // the layer tests use only the fixture trait
@@ -36,6 +36,34 @@ pub trait Fixture: Send + Sync + 'static {
     type Store: Store + Clone;
     /// A handle on the store.
     fn store(&self) -> Self::Store;
+    /// How the cases' clients reach the app: in process unless wrapped in [`OverHttp`].
+    fn via(&self) -> Via {
+        Via::Oneshot
+    }
+}
+
+/// A fixture whose request-level cases run through a real listener and a real HTTP client.
+pub struct OverHttp<F>(pub F);
+
+impl<F: Fixture> OverHttp<F> {
+    pub async fn wrap(fixture: impl std::future::Future<Output = F>) -> Self {
+        OverHttp(fixture.await)
+    }
+}
+
+impl<F: Fixture> Fixture for OverHttp<F> {
+    type Store = F::Store;
+    fn store(&self) -> F::Store {
+        self.0.store()
+    }
+    fn via(&self) -> Via {
+        Via::Http
+    }
+}
+
+/// A browser for `app`, reaching it the way the fixture says.
+pub async fn browser<F: Fixture>(fx: &F, app: &Router) -> Client {
+    Client::via(fx.via(), app).await
 }
 
 impl Fixture for MemoryStore {
@@ -48,6 +76,47 @@ impl Fixture for MemoryStore {
 /// Instantiates every contract case as a `#[tokio::test]` for the fixture expression.
 #[macro_export]
 macro_rules! store_contract_tests {
+    // The request-level cases again, through a real listener and a real HTTP client: what
+    // a server does with a response body (how much of it it polls) shows only there.
+    (over_http $fixture:expr) => {
+        mod over_http {
+            use super::*;
+            $crate::store_contract_tests!(@cases $crate::contract::OverHttp::wrap($fixture);
+                push_returns_count_and_take_all_keeps_push_order,
+                push_all_pushes_several_in_order_all_or_nothing,
+                take_kind_removes_only_that_kind,
+                take_all_returns_everything_grouped_and_removes_it,
+                take_sees_what_this_request_pushed,
+                order_is_kept_across_requests,
+                now_is_visible_to_this_request_only,
+                peek_does_not_consume,
+                keep_puts_taken_messages_back_in_order,
+                discard_drops_unsent_messages,
+                clear_deletes_everything_stored,
+                limits_give_typed_errors_and_leave_the_store_unchanged,
+                min_level_drops_lower_levels,
+                structured_data_round_trips,
+                stacked_layers_neither_double_store_nor_lose,
+                two_instances_share_one_store,
+                isolation_across_hundreds_of_concurrent_clients,
+                race_through_requests_deliver_each_message_once,
+                default_mode_a_failing_view_consumes_its_messages,
+                confirmed_messages_come_back_after_a_5xx_in_order,
+                confirmed_messages_come_back_after_a_panic,
+                confirmed_messages_come_back_after_a_body_error,
+                confirmed_messages_are_gone_after_a_successful_read,
+                confirmed_messages_are_confirmed_by_bodiless_responses,
+                confirmed_keep_then_5xx_puts_messages_back_once,
+                confirmed_clear_deletes_leased_messages,
+                scoped_messages_are_read_only_by_the_redirect_target,
+                scoped_messages_follow_a_redirect_chain,
+                scoped_messages_of_interleaved_tabs_stay_apart,
+                scoped_messages_fall_back_to_any_path,
+                off_site_redirects_do_not_scope,
+                expired_messages_are_never_delivered
+            );
+        }
+    };
     ($fixture:expr) => {
         $crate::store_contract_tests!(@cases $fixture;
             push_returns_count_and_take_all_keeps_push_order,
@@ -136,7 +205,7 @@ fn info(text: &str) -> Message {
 // ----- connect-flash parity -----
 
 pub async fn push_returns_count_and_take_all_keeps_push_order<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     let counts = client
         .run(|flash| async move {
             let name = "Ada";
@@ -157,7 +226,7 @@ pub async fn push_returns_count_and_take_all_keeps_push_order<F: Fixture>(fx: &F
 }
 
 pub async fn push_all_pushes_several_in_order_all_or_nothing<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     let results = client
         .run(|flash| async move {
             let empty = flash.push_all("info", Vec::<String>::new()).unwrap();
@@ -175,7 +244,7 @@ pub async fn push_all_pushes_several_in_order_all_or_nothing<F: Fixture>(fx: &F)
 }
 
 pub async fn take_kind_removes_only_that_kind<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move {
             flash.info("i1").unwrap();
@@ -206,7 +275,7 @@ fn texts_of(messages: tower_flash::Messages) -> Vec<String> {
 }
 
 pub async fn take_all_returns_everything_grouped_and_removes_it<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move {
             flash.info("a").unwrap();
@@ -225,7 +294,7 @@ pub async fn take_all_returns_everything_grouped_and_removes_it<F: Fixture>(fx: 
 }
 
 pub async fn take_sees_what_this_request_pushed<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move { flash.info("stored").unwrap() })
         .await;
@@ -243,7 +312,7 @@ pub async fn take_sees_what_this_request_pushed<F: Fixture>(fx: &F) {
 }
 
 pub async fn order_is_kept_across_requests<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     for i in 0..5 {
         client
             .run(move |flash| async move {
@@ -262,7 +331,7 @@ pub async fn order_is_kept_across_requests<F: Fixture>(fx: &F) {
 // ----- beyond connect-flash -----
 
 pub async fn now_is_visible_to_this_request_only<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     let (count, seen) = client
         .run(|flash| async move {
             let count = flash.now(info("only now")).unwrap();
@@ -280,7 +349,7 @@ pub async fn now_is_visible_to_this_request_only<F: Fixture>(fx: &F) {
 }
 
 pub async fn peek_does_not_consume<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move { flash.info("a").unwrap() })
         .await;
@@ -296,7 +365,7 @@ pub async fn peek_does_not_consume<F: Fixture>(fx: &F) {
 }
 
 pub async fn keep_puts_taken_messages_back_in_order<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
         .await;
@@ -317,7 +386,7 @@ pub async fn keep_puts_taken_messages_back_in_order<F: Fixture>(fx: &F) {
 }
 
 pub async fn discard_drops_unsent_messages<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move { flash.info("stored").unwrap() })
         .await;
@@ -337,7 +406,7 @@ pub async fn discard_drops_unsent_messages<F: Fixture>(fx: &F) {
 }
 
 pub async fn clear_deletes_everything_stored<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     client
         .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
         .await;
@@ -351,7 +420,7 @@ pub async fn clear_deletes_everything_stored<F: Fixture>(fx: &F) {
 }
 
 pub async fn limits_give_typed_errors_and_leave_the_store_unchanged<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx).max_messages(3).max_message_bytes(100)));
+    let client = browser(fx, &app(layer(fx).max_messages(3).max_message_bytes(100))).await;
     client
         .run(|flash| async move { flash.info("kept").unwrap() })
         .await;
@@ -403,7 +472,7 @@ pub async fn limits_give_typed_errors_and_leave_the_store_unchanged<F: Fixture>(
 }
 
 pub async fn min_level_drops_lower_levels<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx).min_level(Level::Success)));
+    let client = browser(fx, &app(layer(fx).min_level(Level::Success))).await;
     let counts = client
         .run(|flash| async move {
             [
@@ -423,11 +492,11 @@ pub async fn min_level_drops_lower_levels<F: Fixture>(fx: &F) {
 }
 
 pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
-    let client = Client::new(&app(layer(fx).ttl(Duration::from_millis(300))));
+    let client = browser(fx, &app(layer(fx).ttl(Duration::from_millis(300)))).await;
     client
         .run(|flash| async move { flash.info("soon gone").unwrap() })
         .await;
-    let fresh = Client::new(&app(layer(fx).ttl(Duration::from_millis(300))));
+    let fresh = browser(fx, &app(layer(fx).ttl(Duration::from_millis(300)))).await;
     fresh
         .run(|flash| async move { flash.info("fresh").unwrap() })
         .await;
@@ -462,7 +531,7 @@ pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
 }
 
 pub async fn structured_data_round_trips<F: Fixture>(fx: &F) {
-    let client = Client::new(&router(fx));
+    let client = browser(fx, &router(fx)).await;
     let sent = client
         .run(|flash| async move {
             let message = Message::new(Kind::new("notice").unwrap(), "Export ready <b>now</b>")
@@ -485,7 +554,7 @@ pub async fn stacked_layers_neither_double_store_nor_lose<F: Fixture>(fx: &F) {
     let inner = layer(fx);
     let outer = FlashLayer::new(fx.store(), key()).secure(false);
     let stacked = app(inner).layer(outer);
-    let client = Client::new(&stacked);
+    let client = browser(fx, &stacked).await;
     client
         .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
         .await;
@@ -500,8 +569,8 @@ pub async fn stacked_layers_neither_double_store_nor_lose<F: Fixture>(fx: &F) {
 pub async fn two_instances_share_one_store<F: Fixture>(fx: &F) {
     let one = router(fx);
     let two = router(fx);
-    let tab_one = Client::new(&one);
-    let tab_two = tab_one.with_app(&two);
+    let tab_one = browser(fx, &one).await;
+    let tab_two = tab_one.with_app(&two).await;
     tab_one
         .run(|flash| async move { flash.info("from one").unwrap() })
         .await;
@@ -567,10 +636,10 @@ pub async fn store_clear_and_empty_reads<F: Fixture>(fx: &F) {
 // ----- isolation and races -----
 
 pub async fn isolation_across_hundreds_of_concurrent_clients<F: Fixture>(fx: &F) {
-    let app = router(fx);
+    let browsers = browser(fx, &router(fx)).await;
     let mut tasks = Vec::new();
     for user in 0..300 {
-        let client = Client::new(&app);
+        let client = browsers.fresh();
         tasks.push(tokio::spawn(async move {
             for round in 0..3 {
                 let text = format!("user {user} round {round}");
@@ -731,7 +800,7 @@ pub async fn race_pushes_against_takes_lose_nothing<F: Fixture>(fx: &F) {
 pub async fn race_through_requests_deliver_each_message_once<F: Fixture>(fx: &F) {
     const ROUNDS: usize = 300;
     let app = router(fx);
-    let client = Client::new(&app);
+    let client = browser(fx, &app).await;
     let (mut duplicates, mut losses) = (0, 0);
     for round in 0..ROUNDS {
         let sent: Vec<String> = (0..3).map(|i| format!("{round}/{i}")).collect();
