@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// What went wrong with a flash operation.
 ///
-/// Validation errors (`InvalidKind`, `EmptyText`, `TooLarge`, `TooManyMessages`) are
+/// Validation errors (`InvalidKind`, `EmptyText`, `TooLarge`, `TooDeep`, `TooManyMessages`) are
 /// returned before anything is buffered or stored: the request's messages and the store
 /// are unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,16 @@ pub enum Error {
         /// The message's size in bytes.
         size: usize,
         /// The configured maximum.
+        max: usize,
+    },
+    /// The message's JSON data is nested deeper than
+    /// [`MAX_DATA_DEPTH`](crate::MAX_DATA_DEPTH) arrays and objects: a store could not
+    /// read it back.
+    #[error("message data is nested {depth} levels deep, more than the maximum of {max}")]
+    TooDeep {
+        /// How deep the data is nested.
+        depth: usize,
+        /// The maximum, [`MAX_DATA_DEPTH`](crate::MAX_DATA_DEPTH).
         max: usize,
     },
     /// The request tried to queue more messages for one client than the configured maximum.
@@ -71,6 +81,11 @@ pub enum StoreError {
     /// The store is full: it refused to grow past its configured bound.
     #[error("the flash store is full ({0})")]
     Full(&'static str),
+    /// A message was refused before anything was written: the store could not keep it and
+    /// deliver it intact (its data nested deeper than
+    /// [`MAX_DATA_DEPTH`](crate::MAX_DATA_DEPTH), say).
+    #[error("the flash store refused a message: {0}")]
+    Invalid(String),
     /// A stored message could not be decoded.
     #[error("a stored flash message could not be decoded: {0}")]
     Decode(String),

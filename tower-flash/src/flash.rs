@@ -88,6 +88,9 @@ struct State {
     htmx: bool,
     /// Whether the handler took or peeked: then htmx delivery leaves the messages to it.
     read: bool,
+    /// Whether the response shows messages (a take or peek returned some, or they went out
+    /// in `HX-Trigger`): it must not be cached.
+    delivered: bool,
 }
 
 impl State {
@@ -111,8 +114,9 @@ impl State {
 pub(crate) struct ResponseHead {
     pub(crate) status: StatusCode,
     pub(crate) location: Option<HeaderValue>,
-    /// The response carries no body (a `HEAD` request, a 204 or a 304): servers drop such
-    /// bodies unread, so delivery is confirmed with the head.
+    /// The server sends no body byte (a `HEAD` request, a 204 or a 304, an empty body or a
+    /// `Content-Length: 0`): it drops such bodies unpolled, so delivery is confirmed with
+    /// the head.
     pub(crate) bodiless: bool,
     /// The handler's own `HX-Trigger`, merged into the one that delivers to htmx.
     pub(crate) hx_trigger: Option<HeaderValue>,
@@ -129,11 +133,16 @@ impl ResponseHead {
     /// The head of a response with `status` to a `method` request. Its `Location` and
     /// `HX-Trigger` are looked up only for a request that has something to finish
     /// ([`ResponseHead::headers`]).
-    pub(crate) fn new(method: &http::Method, status: StatusCode) -> Self {
+    pub(crate) fn new(
+        method: &http::Method,
+        status: StatusCode,
+        sends_no_body: impl FnOnce() -> bool,
+    ) -> Self {
         let bodiless = method == http::Method::HEAD
             || status.is_informational()
             || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED;
+            || status == StatusCode::NOT_MODIFIED
+            || sends_no_body();
         ResponseHead {
             status,
             location: None,
@@ -545,6 +554,7 @@ impl Flash {
             }
         }
         telemetry::delivered(messages.len());
+        state.delivered |= !messages.is_empty();
         Ok(Messages::from(messages))
     }
 
@@ -574,6 +584,7 @@ impl Flash {
         messages.extend(state.kept.iter().cloned());
         messages.extend(state.local.iter().map(|l| l.message.clone()));
         messages.retain(|m| !m.is_expired_at(visible.now));
+        state.delivered |= !messages.is_empty();
         Ok(Messages::from(messages))
     }
 
@@ -656,14 +667,48 @@ impl Flash {
             self.state().kept.extend(kept.iter().cloned());
             return Ok(());
         };
-        Ok(self.restore(&id, kept).await?)
+        Ok(self.put_back(&id, kept.to_vec()).await?)
     }
 
-    /// Puts `kept` back at the front of `id`'s queue.
-    async fn restore(&self, id: &ClientId, kept: &[Message]) -> Result<(), StoreError> {
+    /// Puts `kept` back at the front of `id`'s queue, in order. Messages this request
+    /// holds in its lease go back through the lease (and leave it), so that nothing the
+    /// lease does later, confirming or giving back, can show them twice; the others (this
+    /// request's own pushes) are written.
+    async fn put_back(&self, id: &ClientId, kept: Vec<Message>) -> Result<(), StoreError> {
+        let (from_lease, own, lease) = {
+            let state = self.state();
+            let lease = match (&state.lease, &state.lease_client) {
+                (Some(lease), Some(client)) if state.lease_open => {
+                    Some((lease.id.clone(), client.clone()))
+                }
+                _ => None,
+            };
+            let (from_lease, own): (Vec<Message>, Vec<Message>) = kept
+                .into_iter()
+                .partition(|m| lease.is_some() && state.leased.contains(&m.id()));
+            (from_lease, own, lease)
+        };
         let options = self.config().push_options();
-        let receipt = self.config().store.restore(id, kept, &options).await?;
-        telemetry::dropped(receipt.dropped);
+        // Own pushes first: the leased messages, older, end up in front of them.
+        if !own.is_empty() {
+            let receipt = self.config().store.restore(id, &own, &options).await?;
+            telemetry::dropped(receipt.dropped);
+        }
+        let Some((lease, client)) = lease.filter(|_| !from_lease.is_empty()) else {
+            return Ok(());
+        };
+        self.config()
+            .store
+            .give_back(&client, &lease, Some(&from_lease), &options)
+            .await?;
+        let mut state = self.state();
+        state
+            .leased
+            .retain(|id| !from_lease.iter().any(|m| m.id() == *id));
+        if state.leased.is_empty() {
+            // Nothing left to confirm or give back.
+            state.lease_open = false;
+        }
         Ok(())
     }
 
@@ -734,17 +779,26 @@ impl Flash {
             state.kept.retain(|m| !leased.contains(&m.id()));
         }
         if let Some(scope) = self.redirect_scope(&head) {
-            result = result.and(self.refresh(false).await);
+            // Carrying stored messages on is a read-side step: a failure is logged, never
+            // turned into an error response (only this request's own writes are).
+            if let Err(error) = self.refresh(false).await {
+                tracing::warn!(%error, "flash: could not read the session to scope messages");
+            }
             let (id, target) = {
                 let mut state = self.state();
                 for local in &mut state.local {
                     local.message.set_scope(Some(scope.clone()));
                 }
+                // What the request kept goes to the redirect's target too.
+                for kept in &mut state.kept {
+                    kept.set_scope(Some(scope.clone()));
+                }
                 (self.resolve(&mut state).cloned(), state.target.clone())
             };
-            if let (Some(id), Some(target)) = (id, target) {
-                let carried = self.config().store.rescope(&id, &target, &scope).await;
-                result = result.and(carried.map(|_| ()).map_err(Error::from));
+            if let (Some(id), Some(target)) = (id, target)
+                && let Err(error) = self.config().store.rescope(&id, &target, &scope).await
+            {
+                tracing::warn!(%error, "flash: could not carry scoped messages on to the redirect");
             }
         }
         let mut hx_trigger = None;
@@ -761,14 +815,21 @@ impl Flash {
                         .kept
                         .extend(overflow.into_iter().filter(|m| !m.is_expired()));
                 }
-                Err(error) => result = result.and(Err(error)),
+                // A failed read delivers nothing; it is no reason to fail the response.
+                Err(error) => tracing::warn!(%error, "flash: htmx delivery could not read"),
             }
         }
         let written = self.write(true).await;
         result = result.and(written);
         if failed {
-            // Last, so that the leased messages, the oldest, end up first.
-            result = result.and(self.give_back().await.map_err(Error::from));
+            // Last, so that the leased messages, the oldest, end up first. The response is a
+            // 5xx already; a failure here is logged, and the lease timeout brings them back.
+            if let Err(error) = self.give_back().await {
+                tracing::error!(
+                    %error,
+                    "flash: could not give back undelivered messages; they come back after the lease timeout"
+                );
+            }
         } else if head.bodiless {
             self.confirm_delivery().await;
         }
@@ -800,6 +861,11 @@ impl Flash {
             return true;
         }
         state.target.is_some() && head.status.is_redirection() && self.may_have_id(&mut state)
+    }
+
+    /// Whether the response shows messages, so that no cache may keep it.
+    pub(crate) fn delivered(&self) -> bool {
+        self.state().delivered
     }
 
     /// Whether the response body must confirm delivery when it ends.
@@ -840,7 +906,7 @@ impl Flash {
         let options = self.config().push_options();
         self.config()
             .store
-            .give_back(&id, &lease, &options)
+            .give_back(&id, &lease, None, &options)
             .await
             .map(|_| ())
     }
@@ -911,7 +977,7 @@ impl Flash {
         let config = self.config();
         let options = config.push_options();
         if !kept.is_empty() {
-            self.restore(&id, &kept).await?;
+            self.put_back(&id, kept).await?;
             self.state().wrote = true;
         }
         if !pushed.is_empty() {
@@ -978,7 +1044,7 @@ fn spawn_give_back(config: Arc<Config>, id: ClientId, lease: LeaseId) {
     };
     runtime.spawn(async move {
         let options = config.push_options();
-        if let Err(error) = config.store.give_back(&id, &lease, &options).await {
+        if let Err(error) = config.store.give_back(&id, &lease, None, &options).await {
             tracing::error!(
                 %error,
                 "flash: could not give back undelivered messages; they come back after the lease timeout"

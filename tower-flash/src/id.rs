@@ -239,10 +239,12 @@ impl CookieCodec {
         out.push('=');
         STANDARD.encode_string(tag, &mut out);
         out.push_str(id.as_str());
+        // Whole seconds, rounded up: a `Max-Age` of 0 would delete the cookie at once.
+        let seconds = max_age.as_secs() + u64::from(max_age.subsec_nanos() > 0);
         let _ = write!(
             out,
             "; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
-            max_age.as_secs()
+            seconds.max(1)
         );
         if self.secure {
             out.push_str("; Secure");

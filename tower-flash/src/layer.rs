@@ -12,10 +12,10 @@ use tower_layer::Layer;
 use crate::error::Error;
 use crate::htmx::HtmxDelivery;
 use crate::id::{ClientId, CookieCodec};
-use crate::message::{Kind, Level, Message};
+use crate::message::{Kind, Level, MAX_DATA_DEPTH, Message};
 use crate::sender::FlashSender;
 use crate::service::FlashService;
-use crate::store::{DynStore, PushOptions, Store};
+use crate::store::{DynStore, MAX_TTL, PushOptions, Store};
 
 /// Finds the client of a request other than by the flash cookie; see
 /// [`FlashLayer::identify`].
@@ -108,6 +108,13 @@ impl Config {
                 max: self.max_message_bytes,
             });
         }
+        let depth = message.data_depth();
+        if depth > MAX_DATA_DEPTH {
+            return Err(Error::TooDeep {
+                depth,
+                max: MAX_DATA_DEPTH,
+            });
+        }
         Ok(())
     }
 
@@ -175,10 +182,12 @@ impl FlashLayer {
     }
 
     /// How long unread messages live after their client's last write, and the cookie's
-    /// `Max-Age` (default [`DEFAULT_TTL`], one day).
+    /// `Max-Age` (default [`DEFAULT_TTL`], one day). Clamped to between 1 ms and
+    /// [`MAX_TTL`](crate::store::MAX_TTL) (400 days, the longest browsers keep a cookie);
+    /// the cookie's `Max-Age` is rounded up to whole seconds, at least 1.
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.config_mut().ttl = ttl;
+        self.config_mut().ttl = clamp(ttl);
         self
     }
 
@@ -383,9 +392,13 @@ impl FlashLayer {
     /// Turns on [delivery confirmation](FlashLayer::confirm_delivery) with this lease
     /// timeout. Keep it above your slowest response: a lease that ends before its response
     /// does gives its messages back, and they may be shown twice.
+    ///
+    /// Clamped to between 1 ms and [`MAX_TTL`](crate::store::MAX_TTL). Leased messages of
+    /// a process that died come back after the timeout, and then live a full
+    /// [`ttl`](FlashLayer::ttl) whatever the two durations are.
     #[must_use]
     pub fn lease_timeout(mut self, timeout: Duration) -> Self {
-        self.config_mut().lease_timeout = Some(timeout);
+        self.config_mut().lease_timeout = Some(clamp(timeout));
         self
     }
 
@@ -413,10 +426,11 @@ impl FlashLayer {
         self
     }
 
-    /// Turns on [redirect scoping](FlashLayer::scope_to_redirects) with this fallback time.
+    /// Turns on [redirect scoping](FlashLayer::scope_to_redirects) with this fallback time,
+    /// clamped to between 1 ms and [`MAX_TTL`](crate::store::MAX_TTL).
     #[must_use]
     pub fn scope_fallback(mut self, fallback: Duration) -> Self {
-        self.config_mut().scope_fallback = Some(fallback);
+        self.config_mut().scope_fallback = Some(clamp(fallback));
         self
     }
 
@@ -464,6 +478,11 @@ impl FlashLayer {
         self.config_mut().on_store_error = policy;
         self
     }
+}
+
+/// A configured duration within what every store and cookie can represent.
+fn clamp(duration: Duration) -> Duration {
+    duration.clamp(Duration::from_millis(1), MAX_TTL)
 }
 
 impl<S> Layer<S> for FlashLayer {

@@ -37,8 +37,8 @@ pub use crate::layer::{
     DEFAULT_TTL, FlashLayer, OnStoreError,
 };
 pub use crate::message::{
-    Grouped, GroupedTexts, Kind, Level, MAX_KIND_LEN, Message, MessageId, Messages, Scope,
-    UnknownLevel,
+    Grouped, GroupedTexts, Kind, Level, MAX_DATA_DEPTH, MAX_KIND_LEN, Message, MessageId, Messages,
+    Scope, UnknownLevel,
 };
 pub use crate::sender::FlashSender;
 pub use crate::service::{FlashBody, FlashService, ResponseFuture};

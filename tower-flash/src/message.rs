@@ -276,6 +276,28 @@ impl<'de> Deserialize<'de> for MessageId {
     }
 }
 
+/// The deepest nesting of arrays and objects a message's `data` may have: 64. Deeper data
+/// is refused at push time ([`Error::TooDeep`](crate::Error::TooDeep)), since a store
+/// could not read it back (JSON parsers bound their recursion; serde_json's limit is 128).
+pub const MAX_DATA_DEPTH: usize = 64;
+
+/// How deeply `value` nests arrays and objects (a scalar is 0), counted without recursion
+/// so that hostile input cannot overflow the stack.
+pub(crate) fn nesting_depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+            serde_json::Value::Array(items) => Box::new(items.iter()),
+            serde_json::Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
 /// One flash message: a kind, a text, optional structured data, a unique id and a creation time.
 ///
 /// Messages serialize (for templates and JSON) as
@@ -432,6 +454,21 @@ impl Message {
     /// its text plus its data encoded as JSON.
     pub fn size(&self) -> usize {
         self.text.len() + self.data.as_ref().map_or(0, |d| d.to_string().len())
+    }
+
+    /// How deeply the message's data nests arrays and objects (0 without data).
+    pub(crate) fn data_depth(&self) -> usize {
+        self.data.as_ref().map_or(0, nesting_depth)
+    }
+
+    /// A store's check before writing: refuses what it could not read back.
+    pub(crate) fn check_storable(messages: &[Message]) -> Result<(), StoreError> {
+        match messages.iter().map(Message::data_depth).max() {
+            Some(depth) if depth > MAX_DATA_DEPTH => Err(StoreError::Invalid(format!(
+                "data nested {depth} levels deep, more than {MAX_DATA_DEPTH}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Encodes the message compactly for a store: `kind|{json}`.

@@ -66,6 +66,7 @@ impl Store for Down {
         &self,
         _: &ClientId,
         _: &LeaseId,
+        _: Option<&[Message]>,
         _: &PushOptions,
     ) -> Result<usize, StoreError> {
         Err(down())
@@ -121,9 +122,10 @@ impl Store for ReadThenDelete {
         &self,
         id: &ClientId,
         lease: &LeaseId,
+        only: Option<&[Message]>,
         o: &PushOptions,
     ) -> Result<usize, StoreError> {
-        self.inner.give_back(id, lease, o).await
+        self.inner.give_back(id, lease, only, o).await
     }
     async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
         self.inner.rescope(id, from, to).await

@@ -341,10 +341,11 @@ async fn cluster_app_instances_round_robin_deliver_exactly_once() {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let tabs: Vec<common::Client> = {
-            let first = common::Client::new(&instances[0]);
-            (0..3).map(|i| first.with_app(&instances[i])).collect()
-        };
+        let first = common::Client::new(&instances[0]);
+        let mut tabs: Vec<common::Client> = Vec::new();
+        for instance in &instances[..3] {
+            tabs.push(first.with_app(instance).await);
+        }
         tasks.push(tokio::spawn(async move {
             let (mut sent, mut got) = (Vec::new(), Vec::new());
             for round in 0..ROUNDS {

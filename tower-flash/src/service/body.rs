@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
@@ -17,15 +18,19 @@ pin_project! {
     /// request took are confirmed once the body has been streamed to its end, and given back
     /// if it fails or is dropped unfinished (a client that went away).
     ///
-    /// Servers stop polling a body once it has produced all the bytes its length promised,
-    /// so the end is detected with the last frame: that frame is held back until the
-    /// confirmation is stored, then handed on.
+    /// Servers stop polling a body once it has produced all the bytes its length promised
+    /// (its `Content-Length` header, or its exact size hint), so the end is detected with
+    /// the frame that completes that length, or with the last frame: that frame is held
+    /// back until the confirmation is stored, then handed on. A body already at its end
+    /// when the response leaves is confirmed with the head (see `ResponseFuture`).
     pub struct FlashBody<B: Body> {
         #[pin]
         inner: Option<B>,
         flash: Option<Flash>,
         confirming: Option<Confirming>,
         last: Option<Frame<B::Data>>,
+        // Bytes still to send before the length the response promised is reached.
+        remaining: Option<u64>,
     }
 }
 
@@ -37,16 +42,19 @@ impl<B: Body> FlashBody<B> {
             flash: None,
             confirming: None,
             last: None,
+            remaining: None,
         }
     }
 
-    /// The handler's body, confirming `flash`'s lease when it ends.
-    pub(crate) fn confirming(inner: B, flash: Flash) -> Self {
+    /// The handler's body, confirming `flash`'s lease when it ends or when `promised`
+    /// bytes (the response's length, if known) have been sent.
+    pub(crate) fn confirming(inner: B, flash: Flash, promised: Option<u64>) -> Self {
         FlashBody {
             inner: Some(inner),
             flash: Some(flash),
             confirming: None,
             last: None,
+            remaining: promised,
         }
     }
 
@@ -57,6 +65,7 @@ impl<B: Body> FlashBody<B> {
             flash: None,
             confirming: None,
             last: None,
+            remaining: None,
         }
     }
 }
@@ -80,7 +89,14 @@ impl<B: Body> Body for FlashBody<B> {
         };
         let frame = ready!(inner.as_mut().poll_frame(cx));
         let ended = match &frame {
-            Some(Ok(_)) => inner.is_end_stream(),
+            Some(Ok(frame)) => {
+                let sent = frame.data_ref().map_or(0, |data| data.remaining() as u64);
+                let length_reached = this.remaining.as_mut().is_some_and(|remaining| {
+                    *remaining = remaining.saturating_sub(sent);
+                    *remaining == 0
+                });
+                length_reached || inner.is_end_stream()
+            }
             Some(Err(_)) => {
                 if let Some(flash) = this.flash.take() {
                     flash.abandon_delivery();
@@ -89,7 +105,8 @@ impl<B: Body> Body for FlashBody<B> {
             }
             None => true,
         };
-        let Some(flash) = this.flash.take().filter(|_| ended) else {
+        // Only the end takes the handle: dropping it early would give the messages back.
+        let Some(flash) = this.flash.take_if(|_| ended) else {
             return Poll::Ready(frame);
         };
         *this.last = frame.and_then(Result::ok);

@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::SET_COOKIE;
-use http::{Method, Response, StatusCode};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, SET_COOKIE};
+use http::{HeaderValue, Method, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
@@ -44,13 +44,35 @@ impl<F, B> ResponseFuture<F, B> {
 }
 
 /// The response with its body wrapped, confirming delivery at the end of the body when the
-/// request leased messages.
-fn wrap<B: Body>(response: Response<B>, flash: Flash) -> Response<FlashBody<B>> {
+/// request leased messages. A response that showed messages is not stored by caches,
+/// unless the handler said otherwise.
+fn wrap<B: Body>(mut response: Response<B>, flash: Flash) -> Response<FlashBody<B>> {
+    if flash.delivered() && !response.headers().contains_key(CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if flash.holds_lease() {
-        response.map(|body| FlashBody::confirming(body, flash))
+        let promised = promised_length(&response);
+        response.map(|body| FlashBody::confirming(body, flash, promised))
     } else {
         response.map(FlashBody::plain)
     }
+}
+
+/// How many body bytes the server will send: the `Content-Length` the handler set, or the
+/// body's exact size. The server stops polling the body there.
+fn promised_length<B: Body>(response: &Response<B>) -> Option<u64> {
+    match response.headers().get(CONTENT_LENGTH) {
+        Some(length) => length.to_str().ok().and_then(|l| l.trim().parse().ok()),
+        None => response.body().size_hint().exact(),
+    }
+}
+
+/// Whether the server sends no byte of this body, so never polls it: a body already at its
+/// end, or one whose promised length is 0.
+fn sends_no_body<B: Body>(response: &Response<B>) -> bool {
+    response.body().is_end_stream() || promised_length(response) == Some(0)
 }
 
 impl<F, B, E> Future for ResponseFuture<F, B>
@@ -77,7 +99,8 @@ where
                     return Poll::Ready(Err(error));
                 }
             };
-            let head = ResponseHead::new(this.method, response.status());
+            let head =
+                ResponseHead::new(this.method, response.status(), || sends_no_body(&response));
             if !flash.needs_finish(&head) {
                 flash.close();
                 return Poll::Ready(Ok(wrap(response, flash)));

@@ -6,7 +6,7 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Lease, LeaseId, PushOptions, PushReceipt, Store, Take, Target};
+use super::{Lease, LeaseId, MAX_TTL, PushOptions, PushReceipt, Store, Take, Target};
 use crate::error::StoreError;
 use crate::id::ClientId;
 use crate::message::{Message, Scope};
@@ -153,6 +153,8 @@ impl MemoryStore {
         options: &PushOptions,
         at_front: bool,
     ) -> Result<PushReceipt, StoreError> {
+        // Kept as values here, but refused alike on every store.
+        Message::check_storable(messages)?;
         let now = Instant::now();
         let mut shard = self.shard(id);
         shard.expire(id, now);
@@ -187,7 +189,7 @@ impl MemoryStore {
             }
         }
         queue.bytes -= freed;
-        queue.expires_at = queue.expires_at.max(now + options.ttl);
+        queue.expires_at = queue.expires_at.max(expiry(now, options.ttl));
         let len = queue.messages.len();
         if queue.is_empty() {
             shard.remove(id);
@@ -250,8 +252,14 @@ impl MemoryStore {
 
 /// Moves `messages` into `lease` (created, or extended by a later take of the same request).
 fn hold(queue: &mut Queue, lease: &Lease, messages: Vec<Message>) {
-    let ends = Instant::now()
-        + Duration::from_millis(lease.until.saturating_sub(crate::message::now_millis()));
+    // A lease that times out gives its messages back for a full TTL: the client outlives
+    // the lease by that much, whatever the two durations are.
+    let lease_left =
+        Duration::from_millis(lease.until.saturating_sub(crate::message::now_millis()));
+    let ends = expiry(
+        Instant::now(),
+        lease_left.min(MAX_TTL) + lease.ttl.min(MAX_TTL),
+    );
     queue.expires_at = queue.expires_at.max(ends);
     match queue.leases.iter_mut().find(|l| l.id == lease.id) {
         Some(held) => held.messages.extend(messages),
@@ -291,6 +299,12 @@ impl Shard {
         self.bytes -= freed;
         self.ops_since_sweep = 0;
     }
+}
+
+/// When a queue written at `now` with `ttl` expires; TTLs past [`MAX_TTL`] count as it.
+fn expiry(now: Instant, ttl: Duration) -> Instant {
+    let ttl = ttl.min(MAX_TTL);
+    now.checked_add(ttl).unwrap_or(now)
 }
 
 fn message_bytes(message: &Message) -> usize {
@@ -358,22 +372,38 @@ impl Store for MemoryStore {
         &self,
         id: &ClientId,
         lease: &LeaseId,
+        only: Option<&[Message]>,
         options: &PushOptions,
     ) -> Result<usize, StoreError> {
         let given = self.with_queue(id, |queue| {
             let Some(i) = queue.leases.iter().position(|l| &l.id == lease) else {
                 return (0, 0);
             };
-            let held = queue.leases.remove(i).messages;
-            let n = held.len();
-            queue.prepend(held);
+            let back = match only {
+                None => queue.leases.remove(i).messages,
+                Some(only) => {
+                    let held = &mut queue.leases[i].messages;
+                    let back: Vec<Message> = only
+                        .iter()
+                        .filter(|m| held.iter().any(|h| h.id() == m.id()))
+                        .cloned()
+                        .collect();
+                    held.retain(|h| !back.iter().any(|m| m.id() == h.id()));
+                    if held.is_empty() {
+                        queue.leases.remove(i);
+                    }
+                    back
+                }
+            };
+            let n = back.len();
+            queue.prepend(back);
             let mut freed = 0;
             while queue.messages.len() > options.max_messages {
                 if let Some(old) = queue.messages.pop_front() {
                     freed += message_bytes(&old);
                 }
             }
-            queue.expires_at = queue.expires_at.max(Instant::now() + options.ttl);
+            queue.expires_at = queue.expires_at.max(expiry(Instant::now(), options.ttl));
             (n, freed)
         });
         Ok(given.unwrap_or(0))

@@ -48,6 +48,11 @@ pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
 
+/// The longest time to live a store keeps: 400 days, the longest `Max-Age` browsers keep a
+/// cookie for. Longer TTLs (even `Duration::MAX`) are clamped to it, by the layer when it is
+/// built and by the stores on every write, so that every stored key expires.
+pub const MAX_TTL: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
 /// How a batch is written: its time to live and the cap on the client's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PushOptions {
@@ -290,11 +295,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Gives a lease's messages back to the front of the client's queue, in their order.
-    /// Returns how many went back (0 when the lease is gone).
+    ///
+    /// With `only`, gives back just those of `only` that the lease still holds (matched by
+    /// [`Message::id`]), written as given (a request may have re-scoped them), in the order
+    /// of `only`; the rest stay leased. A message the lease no longer holds (it was reclaimed
+    /// after the lease timed out, so it is already queued again) is not written twice.
+    /// Same cap and TTL rules as [`Store::push`]. Returns how many went back (0 when the
+    /// lease is gone).
     fn give_back(
         &self,
         id: &ClientId,
         lease: &LeaseId,
+        only: Option<&[Message]>,
         options: &PushOptions,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
@@ -341,6 +353,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         &'a self,
         id: &'a ClientId,
         lease: &'a LeaseId,
+        only: Option<&'a [Message]>,
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<usize, StoreError>>;
     fn rescope<'a>(
@@ -400,12 +413,13 @@ impl<S: Store> DynStore for S {
         &'a self,
         id: &'a ClientId,
         lease: &'a LeaseId,
+        only: Option<&'a [Message]>,
         options: &'a PushOptions,
     ) -> BoxFuture<'a, Result<usize, StoreError>> {
         Box::pin(observed(
             "give_back",
             id,
-            Store::give_back(self, id, lease, options),
+            Store::give_back(self, id, lease, only, options),
         ))
     }
     fn rescope<'a>(

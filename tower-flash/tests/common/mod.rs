@@ -143,12 +143,17 @@ impl Server {
             jobs().lock().unwrap().insert(id, job);
             parts.headers.insert(JOB_HEADER, id.into());
         }
-        let res = self
-            .http
-            .request(Request::from_parts(parts, body))
-            .await
-            .expect("the test server answers");
-        res.map(Body::new)
+        match self.http.request(Request::from_parts(parts, body)).await {
+            Ok(res) => res.map(Body::new),
+            // The server closed the connection before a whole head arrived: a body that
+            // failed before the server flushed anything. A browser shows a network error.
+            Err(error) => {
+                let mut res = Response::new(Body::empty());
+                *res.status_mut() = StatusCode::BAD_GATEWAY;
+                res.extensions_mut().insert(BodyFailed(error.to_string()));
+                res
+            }
+        }
     }
 }
 
@@ -254,6 +259,9 @@ impl Client {
         }
         // Read the body to its end, as a browser does: with delivery confirmation, a body
         // left unread is a client that went away.
+        if res.extensions().get::<BodyFailed>().is_some() {
+            return res;
+        }
         let (parts, body) = res.into_parts();
         match body.collect().await {
             Ok(collected) => Response::from_parts(parts, Body::from(collected.to_bytes())),
@@ -392,10 +400,11 @@ impl Store for Counting {
         &self,
         id: &ClientId,
         lease: &LeaseId,
+        only: Option<&[Message]>,
         o: &PushOptions,
     ) -> Result<usize, StoreError> {
         self.count();
-        self.inner.give_back(id, lease, o).await
+        self.inner.give_back(id, lease, only, o).await
     }
     async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
         self.count();
@@ -493,5 +502,36 @@ impl http_body::Body for Endless {
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
             b"chunk\n",
         )))))
+    }
+}
+
+/// A body of two chunks whose size is not known up front: a handler that sets
+/// `Content-Length` itself streams such a body, and the server stops at that length
+/// without polling for the end.
+pub struct TwoChunks {
+    chunks: std::collections::VecDeque<&'static str>,
+}
+
+impl TwoChunks {
+    pub fn new(first: &'static str, second: &'static str) -> Self {
+        TwoChunks {
+            chunks: [first, second].into(),
+        }
+    }
+}
+
+impl http_body::Body for TwoChunks {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.chunks.pop_front().map(|chunk| {
+            Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                chunk.as_bytes(),
+            )))
+        }))
     }
 }

@@ -10,7 +10,7 @@ use tower_flash::store::{Lease, LeaseId, Take, Target};
 use tower_flash::{ClientId, Level, Message, Scope, Store};
 
 use super::{Fixture, browser, info, layer, opts, texts};
-use crate::common::{Client, app, body_result, failing_body};
+use crate::common::{Client, Via, app, body_result, failing_body};
 
 fn lease(until_from_now_ms: i64) -> Lease {
     let now = now_ms();
@@ -83,9 +83,18 @@ pub async fn store_lease_hides_messages_until_given_back_in_order<F: Fixture>(fx
     );
     assert!(store.take(&id, &Take::all()).await.unwrap().is_empty());
     store.push(&id, &[info("c")], &opts(10)).await.unwrap();
-    assert_eq!(store.give_back(&id, &held.id, &opts(10)).await.unwrap(), 2);
     assert_eq!(
-        store.give_back(&id, &held.id, &opts(10)).await.unwrap(),
+        store
+            .give_back(&id, &held.id, None, &opts(10))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .give_back(&id, &held.id, None, &opts(10))
+            .await
+            .unwrap(),
         0,
         "once"
     );
@@ -106,7 +115,13 @@ pub async fn store_release_deletes_leased_messages<F: Fixture>(fx: &F) {
         !store.release(&id, &held.id).await.unwrap(),
         "already released"
     );
-    assert_eq!(store.give_back(&id, &held.id, &opts(10)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .give_back(&id, &held.id, None, &opts(10))
+            .await
+            .unwrap(),
+        0
+    );
     let next = lease(30_000);
     assert!(
         store
@@ -138,7 +153,10 @@ pub async fn store_expired_leases_are_reclaimed_in_order<F: Fixture>(fx: &F) {
     let live = lease(30_000);
     let early = store.take(&id, &Take::all().leased(&live)).await.unwrap();
     assert_eq!(texts(&early), ["d"], "live leases are not reclaimed");
-    store.give_back(&id, &live.id, &opts(10)).await.unwrap();
+    store
+        .give_back(&id, &live.id, None, &opts(10))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let next = lease(30_000);
     let taken = store.take(&id, &Take::all().leased(&next)).await.unwrap();
@@ -387,7 +405,10 @@ pub async fn confirmed_messages_come_back_after_a_body_error<F: Fixture>(fx: &F)
             axum::response::Response::new(failing_body("<html>half a page"))
         })
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    if client.transport() == Via::Oneshot {
+        // Over a connection the failure may come before the server flushed the head.
+        assert_eq!(res.status(), StatusCode::OK);
+    }
     assert!(body_result(res).await.is_err(), "the body fails mid-stream");
     assert_eq!(eventually_texts(&client).await, ["a", "b"]);
 }

@@ -27,8 +27,11 @@ use tower_flash::{
 use crate::common::{Client, Via, app, key};
 
 mod delivery;
+mod edges;
 #[allow(unused_imports)] // the layer tests use only the fixture trait
 pub use delivery::*;
+#[allow(unused_imports)]
+pub use edges::*;
 
 /// What a store's test provides: the store, kept alive with whatever it needs.
 pub trait Fixture: Send + Sync + 'static {
@@ -113,7 +116,9 @@ macro_rules! store_contract_tests {
                 scoped_messages_of_interleaved_tabs_stay_apart,
                 scoped_messages_fall_back_to_any_path,
                 off_site_redirects_do_not_scope,
-                expired_messages_are_never_delivered
+                expired_messages_are_never_delivered,
+                regression_keep_under_confirmation_puts_messages_back_once,
+                regression_kept_messages_follow_the_next_redirect
             );
         }
     };
@@ -165,7 +170,14 @@ macro_rules! store_contract_tests {
             scoped_messages_of_interleaved_tabs_stay_apart,
             scoped_messages_fall_back_to_any_path,
             off_site_redirects_do_not_scope,
-            expired_messages_are_never_delivered
+            expired_messages_are_never_delivered,
+            regression_responses_sent_whole_confirm_their_delivery,
+            regression_keep_under_confirmation_puts_messages_back_once,
+            regression_keep_then_a_client_that_hangs_up_puts_messages_back_once,
+            regression_kept_messages_follow_the_next_redirect,
+            regression_leased_messages_outlive_a_ttl_shorter_than_the_lease,
+            regression_durations_past_any_range_are_clamped,
+            regression_deeply_nested_data_is_refused_or_delivered_never_dropped
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {

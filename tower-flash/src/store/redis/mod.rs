@@ -43,6 +43,10 @@ local function push_front(key, items, first)
     redis.call('LPUSH', key, items[i])
   end
 end
+-- The id of an encoded message (`kind|{"i":"<16 hex>",…`): the encoding writes it first.
+local function message_id(item)
+  return string.match(item, '^[^|]*|{"i":"(%x+)"')
+end
 local function at_least_ttl(key, ttl)
   if redis.call('PTTL', key) < ttl then
     redis.call('PEXPIRE', key, ttl)
@@ -146,23 +150,63 @@ if lease ~= '' then
     body = ARGV[6] .. '\n' .. body
   end
   redis.call('HSET', leases, lease, body)
-  at_least_ttl(leases, ttl)
+  -- Leased messages must outlive their lease by a full TTL, whatever the two durations:
+  -- a process that dies holding them gives them back only when the lease ends.
+  at_least_ttl(leases, math.max(tonumber(ARGV[6]) - now, 0) + ttl)
 end
 return taken
 "#;
 
-/// KEYS: queue, leases. ARGV: lease id, cap, TTL (ms). Returns how many went back.
+/// KEYS: queue, leases. ARGV: lease id, cap, TTL (ms), then optionally the encoded messages
+/// to give back (only those the lease still holds, matched by id, written as given).
+/// Returns how many went back.
 const GIVE_BACK: &str = r#"
 local body = redis.call('HGET', KEYS[2], ARGV[1])
 if not body then
   return 0
 end
-redis.call('HDEL', KEYS[2], ARGV[1])
 local items = split(body)
-push_front(KEYS[1], items, 2)
+local back = {}
+if #ARGV > 3 then
+  local held = {}
+  for i = 2, #items do
+    local id = message_id(items[i])
+    if id then
+      held[id] = i
+    end
+  end
+  local gone = {}
+  for a = 4, #ARGV do
+    local at = held[message_id(ARGV[a]) or '']
+    if at and not gone[at] then
+      gone[at] = true
+      back[#back + 1] = ARGV[a]
+    end
+  end
+  local rest = {items[1]}
+  for i = 2, #items do
+    if not gone[i] then
+      rest[#rest + 1] = items[i]
+    end
+  end
+  if #rest > 1 then
+    redis.call('HSET', KEYS[2], ARGV[1], table.concat(rest, '\n'))
+  else
+    redis.call('HDEL', KEYS[2], ARGV[1])
+  end
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  for i = 2, #items do
+    back[#back + 1] = items[i]
+  end
+end
+if #back == 0 then
+  return 0
+end
+push_front(KEYS[1], back, 1)
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
 at_least_ttl(KEYS[1], tonumber(ARGV[3]))
-return #items - 1
+return #back
 "#;
 
 /// KEYS: queue. ARGV: from path, from query (JSON pairs), now, the new scope (JSON).
@@ -607,6 +651,7 @@ impl RedisStore {
         if messages.is_empty() {
             return Ok(PushReceipt::default());
         }
+        Message::check_storable(messages)?;
         let key = self.key(id);
         let encoded: Vec<Vec<u8>> = if at_front {
             // LPUSH puts each element at the head in turn: reverse to keep their order.
@@ -656,9 +701,10 @@ fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
         .collect()
 }
 
-/// A TTL for `PEXPIRE`, which refuses 0.
+/// A TTL for `PEXPIRE`, which refuses 0 and values past its range: at least 1 ms, at most
+/// [`MAX_TTL`](super::MAX_TTL), so that every key keeps a TTL.
 fn millis(d: Duration) -> u64 {
-    crate::message::millis(d).max(1)
+    crate::message::millis(d.min(super::MAX_TTL)).max(1)
 }
 
 fn pairs_json(pairs: &[(String, String)]) -> String {
@@ -737,8 +783,12 @@ impl Store for RedisStore {
         &self,
         id: &ClientId,
         lease: &LeaseId,
+        only: Option<&[Message]>,
         options: &PushOptions,
     ) -> Result<usize, StoreError> {
+        if only.is_some_and(<[Message]>::is_empty) {
+            return Ok(0);
+        }
         let mut conn = self.conn.clone();
         let mut invocation = self.scripts.give_back.key(self.key(id));
         invocation
@@ -746,6 +796,9 @@ impl Store for RedisStore {
             .arg(lease.as_str())
             .arg(options.max_messages.max(1))
             .arg(millis(options.ttl));
+        for message in only.unwrap_or_default() {
+            invocation.arg(message.encode());
+        }
         self.bounded(invocation.invoke_async(&mut conn)).await
     }
 
