@@ -1,7 +1,9 @@
 //! [`Flash`]: the per-request handle a handler pushes and takes messages through.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use http::{HeaderValue, StatusCode};
 
@@ -10,7 +12,7 @@ use crate::htmx::HX_TRIGGER;
 use crate::id::{ClientId, CookieHeaders};
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
-use crate::store::{Lease, LeaseId, Take, Target, parse_query};
+use crate::store::{Lease, LeaseId, OwnedTake, Take, Target, parse_query};
 use crate::telemetry;
 
 /// The request's flash messages.
@@ -91,6 +93,8 @@ struct State {
     /// Whether the response shows messages (a take or peek returned some, or they went out
     /// in `HX-Trigger`): it must not be cached.
     delivered: bool,
+    /// Time this request has spent waiting for the store, against its budget.
+    spent: Duration,
 }
 
 impl State {
@@ -312,6 +316,106 @@ impl Flash {
         Ok(())
     }
 
+    /// The store's budget for this request and what is left of it (`None`: no budget).
+    fn budget_left(&self) -> Option<(Duration, Duration)> {
+        let budget = self.config().budget?;
+        Some((budget, budget.saturating_sub(self.state().spent)))
+    }
+
+    /// Runs a store call within what is left of the request's budget. Past it the call is
+    /// abandoned: its effect, if the store still carries it out, is unknown to the request.
+    async fn bounded<T>(
+        &self,
+        op: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Some((budget, left)) = self.budget_left() else {
+            return op.await;
+        };
+        if left.is_zero() {
+            return Err(StoreError::Timeout(budget));
+        }
+        let started = Instant::now();
+        let result = tokio::time::timeout(left, op).await;
+        self.state().spent += started.elapsed();
+        result.unwrap_or(Err(StoreError::Timeout(budget)))
+    }
+
+    /// Takes from the store within the request's budget. A take still unanswered when the
+    /// budget runs out goes on in the background, and whatever it took then is put back at
+    /// the front of the queue (or its lease given back): a take whose answer never reached
+    /// the request loses nothing.
+    async fn take_from_store(
+        &self,
+        id: &ClientId,
+        take: &Take<'_>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let Some((budget, left)) = self.budget_left() else {
+            return self.config().store.take(id, take).await;
+        };
+        if left.is_zero() {
+            return Err(StoreError::Timeout(budget));
+        }
+        let config = self.shared.config.clone();
+        let lease = take.lease.cloned();
+        let owned = OwnedTake {
+            kind: take.kind.cloned(),
+            target: take.target.cloned(),
+            lease: lease.clone(),
+            now: take.now,
+        };
+        let mut op = config.store.clone().take_owned(id.clone(), owned);
+        let started = Instant::now();
+        let answered = tokio::time::timeout(left, &mut op).await;
+        self.state().spent += started.elapsed();
+        if let Ok(result) = answered {
+            return result;
+        }
+        {
+            // A later take of this request must not add to the lease the background
+            // recovery may give back.
+            let mut state = self.state();
+            if lease.is_some() {
+                state.lease = None;
+            }
+        }
+        let id = id.clone();
+        spawn(async move {
+            let taken = match op.await {
+                Ok(taken) if !taken.is_empty() => taken,
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "flash: a take abandoned by its request failed");
+                    return;
+                }
+            };
+            let options = config.push_options();
+            let put_back = match &lease {
+                Some(lease) => config
+                    .store
+                    .give_back(&id, &lease.id, None, &options)
+                    .await
+                    .map(|_| ()),
+                None => config
+                    .store
+                    .restore(&id, &taken, &options)
+                    .await
+                    .map(|_| ()),
+            };
+            match put_back {
+                Ok(()) => tracing::warn!(
+                    count = taken.len(),
+                    "flash: a take answered after its request stopped waiting; its messages are back in the queue"
+                ),
+                Err(error) => tracing::error!(
+                    %error,
+                    count = taken.len(),
+                    "flash: could not put back the messages of a take its request stopped waiting for"
+                ),
+            }
+        });
+        Err(StoreError::Timeout(budget))
+    }
+
     /// The client's id for a store call: the session read again first, when keyed by one.
     async fn current_id(&self) -> Result<Option<ClientId>, Error> {
         self.refresh(false).await?;
@@ -522,7 +626,7 @@ impl Flash {
             take = take.leased(lease);
         }
         let mut messages = match &id {
-            Some(id) => self.config().store.take(id, &take).await?,
+            Some(id) => self.take_from_store(id, &take).await?,
             None => Vec::new(),
         };
         let mut state = self.state();
@@ -571,7 +675,7 @@ impl Flash {
     pub async fn try_peek(&self) -> Result<Messages, Error> {
         let id = self.current_id().await?;
         let mut messages = match &id {
-            Some(id) => self.config().store.peek(id).await?,
+            Some(id) => self.bounded(self.config().store.peek(id)).await?,
             None => Vec::new(),
         };
         let mut state = self.state();
@@ -691,16 +795,20 @@ impl Flash {
         let options = self.config().push_options();
         // Own pushes first: the leased messages, older, end up in front of them.
         if !own.is_empty() {
-            let receipt = self.config().store.restore(id, &own, &options).await?;
+            let receipt = self
+                .bounded(self.config().store.restore(id, &own, &options))
+                .await?;
             telemetry::dropped(receipt.dropped);
         }
         let Some((lease, client)) = lease.filter(|_| !from_lease.is_empty()) else {
             return Ok(());
         };
-        self.config()
-            .store
-            .give_back(&client, &lease, Some(&from_lease), &options)
-            .await?;
+        self.bounded(
+            self.config()
+                .store
+                .give_back(&client, &lease, Some(&from_lease), &options),
+        )
+        .await?;
         let mut state = self.state();
         state
             .leased
@@ -735,7 +843,7 @@ impl Flash {
             state.taken.clear();
         }
         if let Some(id) = self.current_id().await? {
-            self.config().store.clear(&id).await?;
+            self.bounded(self.config().store.clear(&id)).await?;
         }
         Ok(())
     }
@@ -796,7 +904,9 @@ impl Flash {
                 (self.resolve(&mut state).cloned(), state.target.clone())
             };
             if let (Some(id), Some(target)) = (id, target)
-                && let Err(error) = self.config().store.rescope(&id, &target, &scope).await
+                && let Err(error) = self
+                    .bounded(self.config().store.rescope(&id, &target, &scope))
+                    .await
             {
                 tracing::warn!(%error, "flash: could not carry scoped messages on to the redirect");
             }
@@ -874,20 +984,36 @@ impl Flash {
     }
 
     /// The messages of this request's lease were delivered: gone for good.
+    ///
+    /// Within the request's store budget the response waits for it; past the budget it is
+    /// finished in the background, so that a slow store delays the confirmation, never
+    /// turns it into a second delivery.
     pub(crate) async fn confirm_delivery(&self) {
         let Some((id, lease)) = self.close_lease() else {
             return;
         };
-        match self.config().store.release(&id, &lease).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                "flash: a lease ended before its response did; its messages were given back \
-                 and may be shown again (raise the lease timeout above your slowest response)"
-            ),
-            Err(error) => tracing::error!(
-                %error,
-                "flash: could not confirm delivered messages; they come back after the lease timeout"
-            ),
+        let config = self.shared.config.clone();
+        let mut release = Box::pin(async move {
+            match config.store.release(&id, &lease).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    "flash: a lease ended before its response did; its messages were given back \
+                     and may be shown again (raise the lease timeout above your slowest response)"
+                ),
+                Err(error) => tracing::error!(
+                    %error,
+                    "flash: could not confirm delivered messages; they come back after the lease timeout"
+                ),
+            }
+        });
+        let Some((_, left)) = self.budget_left() else {
+            return release.await;
+        };
+        let started = Instant::now();
+        let confirmed = tokio::time::timeout(left, &mut release).await;
+        self.state().spent += started.elapsed();
+        if confirmed.is_err() {
+            spawn(release);
         }
     }
 
@@ -904,9 +1030,7 @@ impl Flash {
             return Ok(());
         };
         let options = self.config().push_options();
-        self.config()
-            .store
-            .give_back(&id, &lease, None, &options)
+        self.bounded(self.config().store.give_back(&id, &lease, None, &options))
             .await
             .map(|_| ())
     }
@@ -981,7 +1105,9 @@ impl Flash {
             self.state().wrote = true;
         }
         if !pushed.is_empty() {
-            let receipt = config.store.push(&id, &pushed, &options).await?;
+            let receipt = self
+                .bounded(config.store.push(&id, &pushed, &options))
+                .await?;
             self.state().wrote = true;
             telemetry::pushed(pushed.len());
             telemetry::dropped(receipt.dropped);
@@ -1033,16 +1159,23 @@ impl Drop for Shared {
     }
 }
 
+/// Runs `task` on the current Tokio runtime; without one, it is dropped with a warning
+/// (leased messages then come back when their lease times out).
+fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(task);
+        }
+        Err(_) => tracing::warn!(
+            "flash: no Tokio runtime to finish a store call on; leased messages come back after the lease timeout"
+        ),
+    }
+}
+
 /// Gives leased messages back on the current Tokio runtime; without one they come back when
 /// the lease times out.
 fn spawn_give_back(config: Arc<Config>, id: ClientId, lease: LeaseId) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!(
-            "flash: no Tokio runtime to give back messages on; they come back after the lease timeout"
-        );
-        return;
-    };
-    runtime.spawn(async move {
+    spawn(async move {
         let options = config.push_options();
         if let Err(error) = config.store.give_back(&id, &lease, None, &options).await {
             tracing::error!(

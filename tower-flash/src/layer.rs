@@ -77,6 +77,8 @@ pub struct FlashLayer {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) store: Arc<dyn DynStore>,
+    /// The most time the store may add to one request ([`Store::deadline`]).
+    pub(crate) budget: Option<Duration>,
     pub(crate) cookie: CookieCodec,
     pub(crate) ttl: Duration,
     pub(crate) max_messages: usize,
@@ -150,9 +152,11 @@ impl FlashLayer {
     /// with `Key::derive_from`; [`Key::generate`] gives a random key for a single process
     /// whose cookies die with it.
     pub fn new(store: impl Store, key: Key) -> Self {
+        let budget = store.deadline();
         FlashLayer {
             config: Arc::new(Config {
                 store: Arc::new(store),
+                budget,
                 cookie: CookieCodec::new(&key),
                 ttl: DEFAULT_TTL,
                 max_messages: DEFAULT_MAX_MESSAGES,

@@ -472,3 +472,76 @@ async fn round_trip_budget_per_request() {
         assert_eq!(round_trips, expected, "{label}");
     }
 }
+
+/// Pauses every client of `server` for `ms` milliseconds (`CLIENT PAUSE ms ALL`): Redis
+/// reads their commands and answers them when the pause ends, as a stalled server does.
+fn stall(server: &RedisServer, ms: u64) {
+    let mut admin = server.inspect();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(ms)
+        .arg("ALL")
+        .query(&mut admin)
+        .unwrap();
+}
+
+/// Issue 11, defect 9: a stalled Redis. The store's timeout bounds the added time of the
+/// whole request (a take and a push used to wait one timeout each), and the take whose
+/// answer came after its request stopped waiting puts its messages back: they are shown
+/// on a later read, in order, in both delivery modes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_a_stalled_redis_bounds_the_request_and_loses_no_taken_message() {
+    let server = RedisServer::start();
+    let timeout = Duration::from_millis(500);
+    let store = RedisStore::connect_with(&server.url(), RedisOptions::default().timeout(timeout))
+        .await
+        .unwrap();
+    for confirmed in [false, true] {
+        let mut layer = FlashLayer::new(store.clone(), key())
+            .secure(false)
+            .on_store_error(OnStoreError::Fail);
+        if confirmed {
+            layer = layer.confirm_delivery();
+        }
+        let client = Client::new(&app(layer));
+        client
+            .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
+            .await;
+
+        stall(&server, 2_000);
+        let started = Instant::now();
+        let (taken, res) = client
+            .run_with_response(|flash| async move {
+                let taken = flash.take_all().await.len();
+                flash.info("c").unwrap();
+                taken
+            })
+            .await;
+        let took = started.elapsed();
+        println!("confirmed={confirmed}: a take and a push against a stalled Redis took {took:?}");
+        assert_eq!(taken, 0, "the take degrades to no messages");
+        // The take spent the budget: the push is not attempted, and says so.
+        assert_eq!(res.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        // One budget for the whole request: well under the two timeouts (1 s) it took when
+        // each call had its own. Loose on purpose: this machine is shared.
+        assert!(
+            took < Duration::from_millis(900),
+            "confirmed={confirmed}: {took:?}"
+        );
+
+        // When Redis answers again, the abandoned take puts a and b back; the push that
+        // reported its failure stored nothing.
+        let mut seen = Vec::new();
+        let waited = Instant::now();
+        while seen.is_empty() && waited.elapsed() < Duration::from_secs(8) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            seen = client.take_texts().await;
+        }
+        assert_eq!(
+            seen,
+            ["a", "b"],
+            "confirmed={confirmed}: nothing taken is lost"
+        );
+        assert!(client.take_texts().await.is_empty(), "and nothing twice");
+    }
+}

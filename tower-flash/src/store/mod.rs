@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -251,6 +252,16 @@ impl Default for LeaseId {
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run()).unwrap();
 /// ```
 pub trait Store: Send + Sync + 'static {
+    /// The most time this store's calls may add to one request, all calls together: past
+    /// it the layer stops waiting (reads degrade to no messages, writes report
+    /// [`StoreError::Timeout`]), and a take that was still under way has its messages put
+    /// back when its answer arrives. `None` (the default) for stores that answer at once,
+    /// such as [`MemoryStore`]; [`RedisStore`] returns its
+    /// [`RedisOptions::timeout`](RedisOptions::timeout).
+    fn deadline(&self) -> Option<Duration> {
+        None
+    }
+
     /// Appends `messages` in order to the client's queue, drops the oldest past
     /// `options.max_messages`, and sets the queue's TTL to `options.ttl`.
     fn push(
@@ -323,8 +334,23 @@ pub trait Store: Send + Sync + 'static {
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A take that owns what it selects, so that it can finish after its request stopped
+/// waiting for it.
+pub(crate) struct OwnedTake {
+    pub(crate) kind: Option<Kind>,
+    pub(crate) target: Option<Target>,
+    pub(crate) lease: Option<Lease>,
+    pub(crate) now: u64,
+}
+
 /// [`Store`] made object safe, so that `Flash` and the layer need no type parameter.
 pub(crate) trait DynStore: Send + Sync + 'static {
+    /// A take whose future owns everything, so that it can outlive its request.
+    fn take_owned(
+        self: Arc<Self>,
+        id: ClientId,
+        take: OwnedTake,
+    ) -> BoxFuture<'static, Result<Vec<Message>, StoreError>>;
     fn push<'a>(
         &'a self,
         id: &'a ClientId,
@@ -365,6 +391,21 @@ pub(crate) trait DynStore: Send + Sync + 'static {
 }
 
 impl<S: Store> DynStore for S {
+    fn take_owned(
+        self: Arc<Self>,
+        id: ClientId,
+        take: OwnedTake,
+    ) -> BoxFuture<'static, Result<Vec<Message>, StoreError>> {
+        Box::pin(async move {
+            let borrowed = Take {
+                kind: take.kind.as_ref(),
+                target: take.target.as_ref(),
+                lease: take.lease.as_ref(),
+                now: take.now,
+            };
+            observed("take", &id, Store::take(&*self, &id, &borrowed)).await
+        })
+    }
     fn push<'a>(
         &'a self,
         id: &'a ClientId,

@@ -85,7 +85,8 @@ end
 "#;
 
 /// KEYS: queue, leases. ARGV: kind prefix ('' for all), now, target path ('' when not
-/// scoping), target query (JSON pairs), lease id ('' to delete), lease end, TTL (ms).
+/// scoping), target query (JSON pairs), lease id ('' to delete), lease end, TTL (ms), the
+/// leases' TTL (ms: what is left of the lease plus a TTL).
 const TAKE: &str = r#"
 local queue, leases = KEYS[1], KEYS[2]
 local prefix, now, path, lease = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[5]
@@ -152,7 +153,7 @@ if lease ~= '' then
   redis.call('HSET', leases, lease, body)
   -- Leased messages must outlive their lease by a full TTL, whatever the two durations:
   -- a process that dies holding them gives them back only when the lease ends.
-  at_least_ttl(leases, math.max(tonumber(ARGV[6]) - now, 0) + ttl)
+  at_least_ttl(leases, tonumber(ARGV[8]))
 end
 return taken
 "#;
@@ -298,13 +299,25 @@ impl RedisOptions {
         self
     }
 
-    /// The longest any store operation may take, reconnection included (default 500 ms).
-    /// Past it the operation fails with [`StoreError::Timeout`]: while Redis is down, every
-    /// request is answered within this added time.
+    /// The most time the store may add to one request, all its calls together,
+    /// reconnection included (default 500 ms): while Redis is down or stalled, every request
+    /// is answered within this added time ([`Store::deadline`]). A take still unanswered
+    /// then goes on in the background and puts back what it took when its answer arrives.
+    ///
+    /// Calls made outside a request (a [`FlashSender`](crate::FlashSender), the `Store` API)
+    /// wait up to [`RedisOptions::backstop`] for one call.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// The longest one call waits for its answer: 10 times the
+    /// [`timeout`](RedisOptions::timeout), at least 5 s. A request stops waiting at its
+    /// timeout; the call itself is given this long to come back, so that a take answered
+    /// late can still put its messages back.
+    pub fn backstop(&self) -> Duration {
+        self.timeout.saturating_mul(10).max(Duration::from_secs(5))
     }
 
     /// How long one connection attempt may take (default 250 ms).
@@ -377,9 +390,11 @@ fn install_crypto_provider() {
 /// - **Connection**: one multiplexed, auto-reconnecting [`ConnectionManager`] shared by all
 ///   requests ([`connect`](Self::connect)), or a cluster connection
 ///   (`connect_cluster`, feature `cluster`), or a connection that
-///   follows the master Sentinel names (`connect_sentinel`, feature `sentinel`); every
-///   operation is bounded by [`RedisOptions::timeout`] (500 ms by default), so an outage
-///   never makes a request wait redis-rs's default 9.5 s.
+///   follows the master Sentinel names (`connect_sentinel`, feature `sentinel`). All the
+///   store calls of one request together are bounded by [`RedisOptions::timeout`] (500 ms
+///   by default), so an outage or a stall never makes a request wait redis-rs's default
+///   9.5 s; a take the request stopped waiting for puts back what it took when its answer
+///   arrives.
 /// - **Round trips**: one per operation, see the table.
 ///
 /// | operation | Redis | round trips |
@@ -456,7 +471,7 @@ impl RedisStore {
         let client = client.map_err(StoreError::backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.backstop()))
             .set_number_of_retries(options.retries)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(100));
@@ -469,6 +484,7 @@ impl RedisStore {
     }
 
     /// A store over a connection you made. [`RedisOptions::timeout`] still bounds every
+    /// request and [`RedisOptions::backstop`] every
     /// operation; the connection's own settings apply to reconnection.
     pub fn with_connection(conn: ConnectionManager, options: RedisOptions) -> Self {
         Self::over(Connection::Single(conn), options)
@@ -522,7 +538,7 @@ impl RedisStore {
         let retries = u32::try_from(options.retries.max(3)).unwrap_or(u32::MAX);
         let builder = redis::cluster::ClusterClientBuilder::new(urls.iter().copied())
             .connection_timeout(options.connect_timeout)
-            .response_timeout(options.timeout)
+            .response_timeout(options.backstop())
             .retries(retries)
             .min_retry_wait(10)
             .max_retry_wait(100);
@@ -552,7 +568,7 @@ impl RedisStore {
     /// unknown) and again whenever its connection breaks or it answers a write with
     /// `READONLY` (a demoted master): after a failover, the same store writes to the new
     /// master by itself. A command that the demoted master refused runs once more on the new
-    /// one; every operation stays bounded by [`RedisOptions::timeout`].
+    /// one; requests stay bounded by [`RedisOptions::timeout`].
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), tower_flash::StoreError> {
@@ -597,7 +613,7 @@ impl RedisStore {
         .map_err(StoreError::backend)?;
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.timeout));
+            .set_response_timeout(Some(options.backstop()));
         let deadline = options.timeout + options.connect_timeout;
         let conn = tokio::time::timeout(
             deadline,
@@ -630,14 +646,16 @@ impl RedisStore {
         format!("{}:leases", self.key(id))
     }
 
-    /// Runs one operation under the store's deadline.
+    /// Runs one operation under the store's backstop (requests stop waiting earlier, at
+    /// their budget).
     async fn bounded<T>(
         &self,
         op: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.options.timeout, op).await {
+        let backstop = self.options.backstop();
+        match tokio::time::timeout(backstop, op).await {
             Ok(result) => result.map_err(StoreError::backend),
-            Err(_) => Err(StoreError::Timeout(self.options.timeout)),
+            Err(_) => Err(StoreError::Timeout(backstop)),
         }
     }
 
@@ -712,6 +730,10 @@ fn pairs_json(pairs: &[(String, String)]) -> String {
 }
 
 impl Store for RedisStore {
+    fn deadline(&self) -> Option<Duration> {
+        Some(self.options.timeout)
+    }
+
     async fn push(
         &self,
         id: &ClientId,
@@ -741,7 +763,11 @@ impl Store for RedisStore {
             )
             .arg(take.lease.map_or("", |l| l.id.as_str()))
             .arg(take.lease.map_or(0, |l| l.until))
-            .arg(take.lease.map_or(1, |l| millis(l.ttl)));
+            .arg(take.lease.map_or(1, |l| millis(l.ttl)))
+            .arg(take.lease.map_or(1, |l| {
+                let left = Duration::from_millis(l.until.saturating_sub(take.now));
+                millis(left) + millis(l.ttl)
+            }));
         let items: Vec<Vec<u8>> = self.bounded(invocation.invoke_async(&mut conn)).await?;
         Ok(decode_all(items))
     }
