@@ -114,8 +114,8 @@ pub(crate) struct ResponseHead {
     /// The response carries no body (a `HEAD` request, a 204 or a 304): servers drop such
     /// bodies unread, so delivery is confirmed with the head.
     pub(crate) bodiless: bool,
-    /// The handler's own `HX-Trigger`, merged into the one that delivers to htmx.
-    pub(crate) hx_trigger: Option<HeaderValue>,
+    /// The handler's own `HX-Trigger`s, merged into the one that delivers to htmx.
+    pub(crate) hx_trigger: Vec<HeaderValue>,
 }
 
 /// What finishing a request produced: headers to set, and the first store error.
@@ -138,14 +138,14 @@ impl ResponseHead {
             status,
             location: None,
             bodiless,
-            hx_trigger: None,
+            hx_trigger: Vec::new(),
         }
     }
 
     /// Adds the response headers that finishing reads.
     pub(crate) fn headers(mut self, headers: &http::HeaderMap) -> Self {
         self.location = headers.get(http::header::LOCATION).cloned();
-        self.hx_trigger = headers.get(HX_TRIGGER).cloned();
+        self.hx_trigger = headers.get_all(HX_TRIGGER).iter().cloned().collect();
         self
     }
 }
@@ -753,7 +753,7 @@ impl Flash {
         {
             match self.take_inner(None).await {
                 Ok(messages) => {
-                    let (header, fitted) = delivery.header(head.hx_trigger.as_ref(), &messages);
+                    let (header, fitted) = delivery.header(&head.hx_trigger, &messages);
                     hx_trigger = header;
                     // What does not fit stays queued, at the front, in order.
                     let overflow = messages.into_vec().split_off(fitted);

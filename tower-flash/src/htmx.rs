@@ -51,17 +51,18 @@ impl HtmxDelivery {
     }
 
     /// The `HX-Trigger` value carrying as many of `messages` (oldest first) as fit, merged
-    /// with the handler's own `HX-Trigger` (a JSON object, or comma-separated event names).
-    /// Returns the header (none if not even one message fits) and how many messages it holds.
+    /// with the handler's own `HX-Trigger`s (each a JSON object, or comma-separated event
+    /// names). Returns the header (none if not even one message fits) and how many messages
+    /// it holds.
     pub(crate) fn header(
         &self,
-        existing: Option<&HeaderValue>,
+        existing: &[HeaderValue],
         messages: &[Message],
     ) -> (Option<HeaderValue>, usize) {
-        let mut events = existing
-            .and_then(|v| v.to_str().ok())
-            .map(parse_existing)
-            .unwrap_or_default();
+        let mut events = Map::new();
+        for value in existing {
+            events.extend(parse_existing(&decode(value.as_bytes())));
+        }
         let mut fitted = 0;
         let mut best = None;
         for count in 1..=messages.len() {
@@ -72,12 +73,11 @@ impl HtmxDelivery {
             let Ok(text) = serde_json::to_string(&events) else {
                 break;
             };
+            let text = ascii_json(&text);
             if text.len() > self.max_header_bytes {
                 break;
             }
-            // JSON escapes control characters; non-ASCII text is sent as UTF-8, which
-            // `from_bytes` accepts as obs-text.
-            let Ok(value) = HeaderValue::from_bytes(text.as_bytes()) else {
+            let Ok(value) = HeaderValue::from_str(&text) else {
                 break;
             };
             best = Some(value);
@@ -87,7 +87,7 @@ impl HtmxDelivery {
     }
 }
 
-/// The handler's own `HX-Trigger`: a JSON object, or comma-separated event names.
+/// A handler's own `HX-Trigger`: a JSON object, or comma-separated event names.
 fn parse_existing(text: &str) -> Map<String, Value> {
     if let Ok(Value::Object(map)) = serde_json::from_str(text) {
         return map;
@@ -97,6 +97,34 @@ fn parse_existing(text: &str) -> Map<String, Value> {
         .filter(|name| !name.is_empty())
         .map(|name| (name.to_owned(), Value::Null))
         .collect()
+}
+
+/// A header value's text: UTF-8 when it is, else ISO-8859-1 (what a browser makes of it).
+fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// `json` with every character above `~` written as a `\uXXXX` escape (UTF-16, so astral
+/// characters become surrogate pairs). Browsers decode header bytes as ISO-8859-1: raw UTF-8
+/// would reach `JSON.parse` as mojibake, and DEL is not allowed in a header at all. Outside
+/// strings, serde_json writes ASCII only, so every such character is inside a string, where
+/// the escape means the same character.
+fn ascii_json(json: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if u32::from(c) < 0x7f {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -111,7 +139,7 @@ mod tests {
             .collect();
         let delivery = HtmxDelivery::default().max_header_bytes(1000);
         let existing = HeaderValue::from_static("itemAdded, refresh");
-        let (header, fitted) = delivery.header(Some(&existing), &messages);
+        let (header, fitted) = delivery.header(&[existing], &messages);
         let header = header.unwrap();
         assert!(header.len() <= 1000);
         assert!(fitted > 0 && fitted < 50, "{fitted}");
@@ -122,13 +150,32 @@ mod tests {
         assert_eq!(value["flash"][0]["text"], "message number 0");
 
         let object = HeaderValue::from_static(r#"{"showModal":{"id":3}}"#);
-        let (header, _) = delivery.header(Some(&object), &messages[..1]);
+        let (header, _) = delivery.header(&[object], &messages[..1]);
         let value: Value = serde_json::from_slice(header.unwrap().as_bytes()).unwrap();
         assert_eq!(value["showModal"]["id"], 3);
 
         let (none, fitted) = HtmxDelivery::default()
             .max_header_bytes(10)
-            .header(None, &messages);
+            .header(&[], &messages);
         assert!(none.is_none() && fitted == 0);
+    }
+
+    #[test]
+    fn non_ascii_is_escaped_as_utf16_and_parses_back() {
+        let text = "é ✓ Ж 🎉 \u{7f} \u{80}";
+        let json = serde_json::to_string(&serde_json::json!({ "t": text })).unwrap();
+        let escaped = ascii_json(&json);
+        assert_eq!(
+            escaped,
+            r#"{"t":"\u00e9 \u2713 \u0416 \ud83c\udf89 \u007f \u0080"}"#
+        );
+        let back: Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back["t"], text);
+    }
+
+    #[test]
+    fn handler_triggers_are_read_as_utf8_or_else_latin1() {
+        assert_eq!(decode("Grüße".as_bytes()), "Grüße");
+        assert_eq!(decode(b"Gr\xfc\xdfe"), "Grüße");
     }
 }

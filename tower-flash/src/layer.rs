@@ -424,8 +424,10 @@ impl FlashLayer {
     /// `HX-Trigger` header, as the event `flash` (configurable) whose value is the list of
     /// messages, when the handler did not read them itself. It is a take like any other
     /// (atomic, confirmed or scoped when those are on), and it includes what the request
-    /// itself pushed: an `hx-post` that saves and flashes "Saved" shows it at once. The
-    /// handler's own `HX-Trigger` is kept. The header stays within
+    /// itself pushed: an `hx-post` that saves and flashes "Saved" shows it at once. Every
+    /// `HX-Trigger` the handler set (JSON objects or event names) is merged into the one
+    /// header sent. The header is ASCII: characters above `~` are JSON `\uXXXX` escapes,
+    /// which `JSON.parse` turns back into the text. The header stays within
     /// [`HtmxDelivery::max_header_bytes`]: what does not fit stays queued, never dropped.
     /// Redirects and 5xx responses deliver nothing.
     ///

@@ -789,8 +789,37 @@ fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
             "/list",
             get(|flash: Flash| async move { flash.take_all().await.texts().join(",") }),
         )
-        .route("/go", get(|| async { axum::response::Redirect::to("/") }));
+        .route("/go", get(|| async { axum::response::Redirect::to("/") }))
+        .route(
+            "/two-triggers",
+            get(|| async {
+                let mut headers = http::HeaderMap::new();
+                headers.append("hx-trigger", "itemSaved, listChanged".parse().unwrap());
+                headers.append("hx-trigger", r#"{"showModal":{"id":3}}"#.parse().unwrap());
+                (headers, "<li>item</li>")
+            }),
+        )
+        .route(
+            "/utf8-trigger",
+            get(|| async {
+                let value = r#"{"greet":"Grüße ✓"}"#;
+                let value = http::HeaderValue::from_bytes(value.as_bytes()).unwrap();
+                ([("hx-trigger", value)], "<p>hi</p>")
+            }),
+        );
     common::app_with(routes, layer(MemoryStore::new()).deliver_to_htmx(delivery))
+}
+
+/// The one `HX-Trigger` of an htmx GET for `path`, as sent: its raw bytes.
+async fn htmx_trigger_bytes(client: &Client, path: &str) -> Vec<u8> {
+    let req = Request::get(path)
+        .header("hx-request", "true")
+        .body(Body::empty())
+        .unwrap();
+    let res = client.send(req).await;
+    let values: Vec<_> = res.headers().get_all("hx-trigger").iter().collect();
+    assert_eq!(values.len(), 1, "exactly one merged HX-Trigger: {values:?}");
+    values[0].as_bytes().to_vec()
 }
 
 async fn htmx_get(client: &Client, path: &str) -> (StatusCode, Option<serde_json::Value>) {
@@ -883,4 +912,53 @@ async fn htmx_messages_that_do_not_fit_stay_queued_in_order() {
         received, sent,
         "every message once, in order, over several requests"
     );
+}
+
+/// Browsers decode header bytes as ISO-8859-1: UTF-8 text in `HX-Trigger` arrived as
+/// mojibake. Escaped as JSON `\uXXXX`, the header is ASCII and `JSON.parse` gives the text.
+#[tokio::test]
+async fn regression_htmx_trigger_is_ascii_and_round_trips_non_ascii_text() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    let text = "Café ✓ Привет 🎉 \u{7f}";
+    client
+        .run(move |flash| async move { flash.info(text).unwrap() })
+        .await;
+    let bytes = htmx_trigger_bytes(&client, "/fragment").await;
+    assert!(
+        bytes.iter().all(|b| (0x20..0x7f).contains(b)),
+        "not printable ASCII: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(texts_in(&trigger), [text]);
+}
+
+/// Only the first of several `HX-Trigger` headers set by the handler was merged, and the
+/// others were replaced.
+#[tokio::test]
+async fn regression_htmx_delivery_keeps_every_hx_trigger_the_handler_set() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    client
+        .run(|flash| async move { flash.info("queued").unwrap() })
+        .await;
+    let bytes = htmx_trigger_bytes(&client, "/two-triggers").await;
+    let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(texts_in(&trigger), ["queued"]);
+    assert_eq!(trigger["itemSaved"], serde_json::Value::Null);
+    assert_eq!(trigger["listChanged"], serde_json::Value::Null);
+    assert_eq!(trigger["showModal"]["id"], 3);
+}
+
+/// A handler's own UTF-8 `HX-Trigger` failed `to_str()` and was dropped.
+#[tokio::test]
+async fn regression_htmx_delivery_keeps_a_non_ascii_handler_trigger() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    client
+        .run(|flash| async move { flash.info("queued").unwrap() })
+        .await;
+    let bytes = htmx_trigger_bytes(&client, "/utf8-trigger").await;
+    assert!(bytes.is_ascii());
+    let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(texts_in(&trigger), ["queued"]);
+    assert_eq!(trigger["greet"], "Grüße ✓");
 }
