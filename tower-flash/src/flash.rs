@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use http::{HeaderValue, StatusCode};
 
 use crate::error::{Error, StoreError};
-use crate::htmx::HX_TRIGGER;
+use crate::htmx::{HX_LOCATION, HX_REDIRECT, HX_REFRESH, HX_TRIGGER};
 use crate::id::{ClientId, CookieHeaders};
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
@@ -101,9 +101,15 @@ impl State {
     }
 
     /// Whether this response delivers pending messages to htmx: an htmx request whose
-    /// handler read nothing, answered neither with a redirect nor with a 5xx.
-    fn delivers_to_htmx(&self, status: StatusCode) -> bool {
-        self.htmx && !self.read && !status.is_redirection() && !status.is_server_error()
+    /// handler read nothing, answered neither with a redirect nor with a 5xx, nor with a
+    /// header that makes htmx leave the page (the page that follows reads them). Before
+    /// [`ResponseHead::headers`] only the status is known: `true` then means "may deliver".
+    fn delivers_to_htmx(&self, head: &ResponseHead) -> bool {
+        self.htmx
+            && !self.read
+            && !head.status.is_redirection()
+            && !head.status.is_server_error()
+            && !head.htmx_navigates
     }
 }
 
@@ -116,6 +122,9 @@ pub(crate) struct ResponseHead {
     pub(crate) bodiless: bool,
     /// The handler's own `HX-Trigger`s, merged into the one that delivers to htmx.
     pub(crate) hx_trigger: Vec<HeaderValue>,
+    /// The response makes htmx replace the page (`HX-Redirect`, `HX-Location`,
+    /// `HX-Refresh: true`): messages in its `HX-Trigger` would never be seen.
+    pub(crate) htmx_navigates: bool,
 }
 
 /// What finishing a request produced: headers to set, and the first store error.
@@ -139,6 +148,7 @@ impl ResponseHead {
             location: None,
             bodiless,
             hx_trigger: Vec::new(),
+            htmx_navigates: false,
         }
     }
 
@@ -146,6 +156,12 @@ impl ResponseHead {
     pub(crate) fn headers(mut self, headers: &http::HeaderMap) -> Self {
         self.location = headers.get(http::header::LOCATION).cloned();
         self.hx_trigger = headers.get_all(HX_TRIGGER).iter().cloned().collect();
+        self.htmx_navigates = headers.contains_key(HX_REDIRECT)
+            || headers.contains_key(HX_LOCATION)
+            || headers
+                .get_all(HX_REFRESH)
+                .iter()
+                .any(|v| v.as_bytes().trim_ascii() == b"true");
         self
     }
 }
@@ -749,7 +765,7 @@ impl Flash {
         }
         let mut hx_trigger = None;
         if let Some(delivery) = &self.config().htmx
-            && self.state().delivers_to_htmx(head.status)
+            && self.state().delivers_to_htmx(&head)
         {
             match self.take_inner(None).await {
                 Ok(messages) => {
@@ -794,8 +810,7 @@ impl Flash {
         if state.lease_open && (head.status.is_server_error() || head.bodiless) {
             return true;
         }
-        if state.delivers_to_htmx(head.status)
-            && (!state.local.is_empty() || self.may_have_id(&mut state))
+        if state.delivers_to_htmx(head) && (!state.local.is_empty() || self.may_have_id(&mut state))
         {
             return true;
         }

@@ -10,6 +10,11 @@ use crate::message::Message;
 pub(crate) const HX_REQUEST: HeaderName = HeaderName::from_static("hx-request");
 /// The response header whose events htmx triggers on the page.
 pub(crate) const HX_TRIGGER: HeaderName = HeaderName::from_static("hx-trigger");
+/// Response headers with which htmx leaves the page: a full navigation, an htmx-driven
+/// one, and a reload (when `true`).
+pub(crate) const HX_REDIRECT: HeaderName = HeaderName::from_static("hx-redirect");
+pub(crate) const HX_LOCATION: HeaderName = HeaderName::from_static("hx-location");
+pub(crate) const HX_REFRESH: HeaderName = HeaderName::from_static("hx-refresh");
 
 /// How messages are delivered to htmx requests.
 ///

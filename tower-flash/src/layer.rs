@@ -429,7 +429,9 @@ impl FlashLayer {
     /// header sent. The header is ASCII: characters above `~` are JSON `\uXXXX` escapes,
     /// which `JSON.parse` turns back into the text. The header stays within
     /// [`HtmxDelivery::max_header_bytes`]: what does not fit stays queued, never dropped.
-    /// Redirects and 5xx responses deliver nothing.
+    /// Redirects and 5xx responses deliver nothing, and so do responses with which htmx
+    /// leaves the page (`HX-Redirect`, `HX-Location`, `HX-Refresh: true`): the messages stay
+    /// queued for the page that follows.
     ///
     /// ```
     /// use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore};

@@ -791,6 +791,18 @@ fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
         )
         .route("/go", get(|| async { axum::response::Redirect::to("/") }))
         .route(
+            "/hx-redirect",
+            get(|| async { ([("hx-redirect", "/next")], "") }),
+        )
+        .route(
+            "/hx-location",
+            get(|| async { ([("hx-location", r#"{"path":"/next"}"#)], "") }),
+        )
+        .route(
+            "/hx-refresh",
+            get(|| async { ([("hx-refresh", "true")], "") }),
+        )
+        .route(
             "/two-triggers",
             get(|| async {
                 let mut headers = http::HeaderMap::new();
@@ -961,4 +973,24 @@ async fn regression_htmx_delivery_keeps_a_non_ascii_handler_trigger() {
     let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(texts_in(&trigger), ["queued"]);
     assert_eq!(trigger["greet"], "Grüße ✓");
+}
+
+/// A response that makes htmx leave the page (`HX-Redirect`, `HX-Location`, `HX-Refresh`)
+/// spent the messages in its `HX-Trigger`, and the page that showed them was replaced.
+#[tokio::test]
+async fn regression_htmx_navigation_leaves_messages_for_the_next_page() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    let mut spent = Vec::new();
+    for path in ["/hx-redirect", "/hx-location", "/hx-refresh"] {
+        client
+            .run(|flash| async move { flash.info("for the next page").unwrap() })
+            .await;
+        let (status, trigger) = htmx_get(&client, path).await;
+        assert_eq!(status, StatusCode::OK);
+        let next_page = client.take_texts().await;
+        if trigger.is_some() || next_page != ["for the next page"] {
+            spent.push(path);
+        }
+    }
+    assert!(spent.is_empty(), "spent on {spent:?}");
 }
