@@ -769,13 +769,12 @@ impl Flash {
         {
             match self.take_inner(None).await {
                 Ok(messages) => {
-                    let (header, fitted) = delivery.header(&head.hx_trigger, &messages);
+                    let (header, left) = delivery.header(&head.hx_trigger, messages.into_vec());
                     hx_trigger = header;
                     // What does not fit stays queued, at the front, in order.
-                    let overflow = messages.into_vec().split_off(fitted);
                     self.state()
                         .kept
-                        .extend(overflow.into_iter().filter(|m| !m.is_expired()));
+                        .extend(left.into_iter().filter(|m| !m.is_expired()));
                 }
                 Err(error) => result = result.and(Err(error)),
             }

@@ -49,6 +49,11 @@ impl HtmxDelivery {
 
     /// The largest `HX-Trigger` header to send (default 4096 bytes). Messages that do not
     /// fit stay queued for the next request, in order.
+    ///
+    /// A push whose message alone would make a larger header is refused with
+    /// [`Error::TooLargeForHtmx`](crate::Error::TooLargeForHtmx). One stored before htmx
+    /// delivery was on is skipped by htmx requests: it waits, in order, for a request that
+    /// reads its messages itself, and never holds back the messages after it.
     #[must_use]
     pub fn max_header_bytes(mut self, max: usize) -> Self {
         self.max_header_bytes = max;
@@ -57,38 +62,55 @@ impl HtmxDelivery {
 
     /// The `HX-Trigger` value carrying as many of `messages` (oldest first) as fit, merged
     /// with the handler's own `HX-Trigger`s (each a JSON object, or comma-separated event
-    /// names). Returns the header (none if not even one message fits) and how many messages
-    /// it holds.
+    /// names). Returns the header (none if not even one message fits) and the messages left
+    /// out, in order: from the first that does not fit on, plus any earlier one that could
+    /// never fit even alone (it must not hold back the others; a full-page read gets it).
     pub(crate) fn header(
         &self,
         existing: &[HeaderValue],
-        messages: &[Message],
-    ) -> (Option<HeaderValue>, usize) {
+        messages: Vec<Message>,
+    ) -> (Option<HeaderValue>, Vec<Message>) {
         let mut events = Map::new();
         for value in existing {
             events.extend(parse_existing(&decode(value.as_bytes())));
         }
-        let mut fitted = 0;
+        let mut chosen: Vec<Message> = Vec::new();
+        let mut left = Vec::new();
         let mut best = None;
-        for count in 1..=messages.len() {
-            events.insert(
-                self.event.clone(),
-                serde_json::to_value(&messages[..count]).unwrap_or(Value::Null),
-            );
-            let Ok(text) = serde_json::to_string(&events) else {
-                break;
-            };
-            let text = ascii_json(&text);
-            if text.len() > self.max_header_bytes {
-                break;
+        let mut full = false;
+        for message in messages {
+            if full || self.alone_bytes(&message) > self.max_header_bytes {
+                left.push(message);
+                continue;
             }
-            let Ok(value) = HeaderValue::from_str(&text) else {
-                break;
-            };
-            best = Some(value);
-            fitted = count;
+            chosen.push(message);
+            match self.value(&mut events, &chosen) {
+                Some(value) => best = Some(value),
+                None => {
+                    full = true;
+                    left.extend(chosen.pop());
+                }
+            }
         }
-        (best, fitted)
+        (best, left)
+    }
+
+    /// The header holding `events` with `messages` as this delivery's event, if it fits.
+    fn value(&self, events: &mut Map<String, Value>, messages: &[Message]) -> Option<HeaderValue> {
+        events.insert(self.event.clone(), serde_json::to_value(messages).ok()?);
+        let text = ascii_json(&serde_json::to_string(&events).ok()?);
+        if text.len() > self.max_header_bytes {
+            return None;
+        }
+        HeaderValue::from_str(&text).ok()
+    }
+
+    /// The size of an `HX-Trigger` header carrying `message` alone, ASCII-escaped.
+    pub(crate) fn alone_bytes(&self, message: &Message) -> usize {
+        let mut events = Map::new();
+        let value = serde_json::to_value([message]).unwrap_or(Value::Null);
+        events.insert(self.event.clone(), value);
+        serde_json::to_string(&events).map_or(usize::MAX, |text| ascii_json(&text).len())
     }
 }
 
@@ -144,10 +166,12 @@ mod tests {
             .collect();
         let delivery = HtmxDelivery::default().max_header_bytes(1000);
         let existing = HeaderValue::from_static("itemAdded, refresh");
-        let (header, fitted) = delivery.header(&[existing], &messages);
+        let (header, left) = delivery.header(&[existing], messages.clone());
         let header = header.unwrap();
         assert!(header.len() <= 1000);
+        let fitted = 50 - left.len();
         assert!(fitted > 0 && fitted < 50, "{fitted}");
+        assert_eq!(left[0].text(), format!("message number {fitted}"));
         let value: Value = serde_json::from_slice(header.as_bytes()).unwrap();
         assert_eq!(value["itemAdded"], Value::Null);
         assert_eq!(value["refresh"], Value::Null);
@@ -155,14 +179,14 @@ mod tests {
         assert_eq!(value["flash"][0]["text"], "message number 0");
 
         let object = HeaderValue::from_static(r#"{"showModal":{"id":3}}"#);
-        let (header, _) = delivery.header(&[object], &messages[..1]);
+        let (header, _) = delivery.header(&[object], messages[..1].to_vec());
         let value: Value = serde_json::from_slice(header.unwrap().as_bytes()).unwrap();
         assert_eq!(value["showModal"]["id"], 3);
 
-        let (none, fitted) = HtmxDelivery::default()
+        let (none, left) = HtmxDelivery::default()
             .max_header_bytes(10)
-            .header(&[], &messages);
-        assert!(none.is_none() && fitted == 0);
+            .header(&[], messages.clone());
+        assert!(none.is_none() && left == messages);
     }
 
     #[test]

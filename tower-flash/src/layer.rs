@@ -96,7 +96,8 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// The per-message limits: a non-empty text, and text plus data within the size limit.
+    /// The per-message limits: a non-empty text, text plus data within the size limit, and,
+    /// with htmx delivery, a message that fits the `HX-Trigger` header alone.
     pub(crate) fn check(&self, message: &Message) -> Result<(), Error> {
         if message.text().is_empty() {
             return Err(Error::EmptyText);
@@ -107,6 +108,17 @@ impl Config {
                 size,
                 max: self.max_message_bytes,
             });
+        }
+        if let Some(htmx) = &self.htmx {
+            // Any message could go out in a header: one that never fits would wait for a
+            // full-page read however many htmx requests come.
+            let size = htmx.alone_bytes(message);
+            if size > htmx.max_header_bytes {
+                return Err(Error::TooLargeForHtmx {
+                    size,
+                    max: htmx.max_header_bytes,
+                });
+            }
         }
         Ok(())
     }

@@ -776,6 +776,11 @@ async fn the_json_endpoint_answers_messages_and_peek_does_not_consume() {
 /// An htmx app: `/save` pushes and answers a fragment, `/fragment` reads nothing, `/list`
 /// reads its messages itself, `/go` redirects.
 fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
+    htmx_app_on(MemoryStore::new(), delivery)
+}
+
+/// [`htmx_app`] on `store`.
+fn htmx_app_on(store: MemoryStore, delivery: tower_flash::HtmxDelivery) -> Router {
     let routes = Router::new()
         .route(
             "/save",
@@ -819,7 +824,7 @@ fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
                 ([("hx-trigger", value)], "<p>hi</p>")
             }),
         );
-    common::app_with(routes, layer(MemoryStore::new()).deliver_to_htmx(delivery))
+    common::app_with(routes, layer(store).deliver_to_htmx(delivery))
 }
 
 /// The one `HX-Trigger` of an htmx GET for `path`, as sent: its raw bytes.
@@ -993,4 +998,73 @@ async fn regression_htmx_navigation_leaves_messages_for_the_next_page() {
         }
     }
     assert!(spent.is_empty(), "spent on {spent:?}");
+}
+
+/// A message that cannot fit the `HX-Trigger` header even alone is refused when pushed with
+/// htmx delivery on: before, a text within `max_message_bytes` but too large once wrapped
+/// was queued, and then blocked every later message from htmx delivery.
+#[tokio::test]
+async fn regression_a_message_too_large_for_htmx_is_refused_when_pushed() {
+    let store = MemoryStore::new();
+    let htmx_layer = layer(store.clone()).deliver_to_htmx(tower_flash::HtmxDelivery::default());
+    let client = Client::new(&common::app(htmx_layer.clone()));
+    let big = "x".repeat(4000);
+    let refused = client
+        .run(move |flash| async move {
+            flash.info("before").unwrap();
+            let refused = flash.info(big);
+            let queued = flash.peek().await.texts().join(",");
+            (refused, queued)
+        })
+        .await;
+    assert!(
+        matches!(refused.0, Err(Error::TooLargeForHtmx { max: 4096, .. })),
+        "{:?}",
+        refused.0
+    );
+    assert_eq!(refused.1, "before", "nothing queued by the refused push");
+    let id = ClientId::new("user:1").unwrap();
+    let sent = htmx_layer
+        .sender()
+        .send(
+            &id,
+            Message::new(tower_flash::Level::Info, "y".repeat(4000)),
+        )
+        .await;
+    assert!(
+        matches!(sent, Err(Error::TooLargeForHtmx { .. })),
+        "{sent:?}"
+    );
+    assert!(store.peek(&id).await.unwrap().is_empty(), "store unchanged");
+    assert_eq!(client.take_texts().await, ["before"]);
+}
+
+/// A stored message that cannot fit the header even alone (pushed before htmx delivery was
+/// on) held back every later message forever, each htmx request taking and restoring the
+/// queue. It is now skipped: it waits for a full-page read, in order, and the others arrive.
+#[tokio::test]
+async fn regression_an_oversized_stored_message_never_blocks_htmx_delivery() {
+    let store = MemoryStore::new();
+    let plain = Client::new(&common::app(layer(store.clone())));
+    let delivery = tower_flash::HtmxDelivery::default().max_header_bytes(800);
+    let htmx = plain.with_app(&htmx_app_on(store, delivery));
+    let big = |c: &str| c.repeat(1000);
+    let sent = [
+        "small 1".to_owned(),
+        big("a"),
+        "small 2".to_owned(),
+        big("b"),
+        "small 3".to_owned(),
+    ];
+    let batch = sent.clone();
+    plain
+        .run(move |flash| async move { flash.push_all("info", batch).unwrap() })
+        .await;
+    let (_, trigger) = htmx_get(&htmx, "/fragment").await;
+    let delivered = trigger.map(|t| texts_in(&t)).unwrap_or_default();
+    assert_eq!(delivered, ["small 1", "small 2", "small 3"]);
+    let (_, trigger) = htmx_get(&htmx, "/fragment").await;
+    assert!(trigger.is_none(), "nothing twice");
+    assert_eq!(plain.take_texts().await, [big("a"), big("b")]);
+    assert!(plain.take_texts().await.is_empty(), "nothing twice");
 }
