@@ -73,9 +73,10 @@ struct State {
     /// Whether a store write succeeded: the response then (re)sets the cookie.
     wrote: bool,
     closed: bool,
-    /// Redirect scoping: the request's path and query, and its `Host` for same-origin checks.
+    /// Redirect scoping: the request's path and query, and its URL to resolve `Location`s
+    /// against.
     target: Option<Target>,
-    host: Option<String>,
+    base: Option<RequestUrl>,
     /// Delivery confirmation: the lease this request's takes go to (made by the first take)
     /// and whether it holds messages not yet confirmed or given back.
     lease: Option<Lease>,
@@ -215,10 +216,10 @@ impl Flash {
         given: Option<ClientId>,
         cookies: Option<CookieHeaders>,
         extensions: &http::Extensions,
-        scoping: Option<(Target, Option<String>)>,
+        scoping: Option<(Target, RequestUrl)>,
         htmx: bool,
     ) -> Self {
-        let (target, host) = scoping.map_or((None, None), |(t, h)| (Some(t), h));
+        let (target, base) = scoping.map_or((None, None), |(t, b)| (Some(t), Some(b)));
         #[cfg(feature = "tower-sessions")]
         let session = config.by_session().then(|| Identity::session(extensions));
         #[cfg(not(feature = "tower-sessions"))]
@@ -239,7 +240,7 @@ impl Flash {
                     #[cfg(feature = "tower-sessions")]
                     session,
                     target,
-                    host,
+                    base,
                     htmx,
                     ..State::default()
                 }),
@@ -877,9 +878,7 @@ impl Flash {
         }
         let fallback = self.config().scope_fallback?;
         let location = head.location.as_ref()?.to_str().ok()?;
-        let state = self.state();
-        let (path, query) =
-            same_origin_target(location, state.target.as_ref()?, state.host.as_deref())?;
+        let (path, query) = same_origin_target(location, self.state().base.as_ref()?)?;
         Some(Scope {
             path,
             params: query,
@@ -938,31 +937,77 @@ impl Flash {
     }
 }
 
-/// The path and query of a redirect's `Location` if it stays on this site: an absolute path,
-/// a relative one (resolved against the request's path), or an absolute URL whose authority
-/// is the request's `Host`. Anything else leaves the site: such messages are not scoped.
+/// What redirect scoping resolves a `Location` against: the request's URL as the browser
+/// sent it.
+pub(crate) struct RequestUrl {
+    /// The request URI's scheme, `http` when it has none (an HTTP/1.1 request line has
+    /// none). Same-origin includes the scheme, so behind a proxy that ends TLS an absolute
+    /// `Location: https://this.host/…` counts as another origin and does not scope.
+    scheme: String,
+    /// `Host`, else the URI's authority; none for a request with neither.
+    host: Option<String>,
+    path: String,
+    query: Option<String>,
+}
+
+impl RequestUrl {
+    pub(crate) fn new(uri: &http::Uri, headers: &http::HeaderMap) -> Self {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+            .map(str::to_owned);
+        RequestUrl {
+            scheme: uri.scheme_str().unwrap_or("http").to_owned(),
+            host,
+            path: uri.path().to_owned(),
+            query: uri.query().map(str::to_owned),
+        }
+    }
+
+    /// The request's URL as if its host were `host`; `None` if that is no plain host.
+    fn on(&self, host: &str) -> Option<url::Url> {
+        let mut url = url::Url::parse(&format!("{}://{host}/", self.scheme)).ok()?;
+        // A `Host` must name a host and port, nothing more.
+        let plain = url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.has_host();
+        if !plain {
+            return None;
+        }
+        url.set_path(&self.path);
+        url.set_query(self.query.as_deref());
+        Some(url)
+    }
+}
+
+/// The path and query a browser goes to after a redirect with `location` from `request`,
+/// resolved as the WHATWG URL standard does, if that is the request's origin (scheme, host
+/// and port). Anything else (another host or scheme, `mailto:`, `/\other.host`) leaves
+/// the site: such messages are not scoped.
 fn same_origin_target(
     location: &str,
-    request: &Target,
-    host: Option<&str>,
+    request: &RequestUrl,
 ) -> Option<(String, Vec<(String, String)>)> {
-    let absolute = if location.starts_with("//") {
-        let uri: http::Uri = format!("http:{location}").parse().ok()?;
-        (uri.authority()?.as_str() == host?).then_some(uri)?
-    } else if location.starts_with('/') {
-        location.parse().ok()?
-    } else if location.starts_with("http://") || location.starts_with("https://") {
-        let uri: http::Uri = location.parse().ok()?;
-        (uri.authority()?.as_str() == host?).then_some(uri)?
-    } else if location.contains(':') && location.find(':') < location.find('/') {
-        return None; // another scheme: mailto:, javascript:…
-    } else {
-        let base = request.path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        format!("{base}/{location}").parse().ok()?
+    let resolve = |host: &str| {
+        let base = request.on(host)?;
+        let to = base.join(location).ok()?;
+        (to.origin() == base.origin()).then_some(to)
     };
-    let path = absolute.path().to_owned();
-    let query = absolute.query().map(parse_query).unwrap_or_default();
-    Some((path, query))
+    let to = match &request.host {
+        Some(host) => resolve(host)?,
+        // Without a host, only a reference that names no origin of its own stays on the
+        // site: one that is same-origin from two different hosts.
+        None => {
+            resolve("a.invalid")?;
+            resolve("b.invalid")?
+        }
+    };
+    let query = to.query().map(parse_query).unwrap_or_default();
+    Some((to.path().to_owned(), query))
 }
 
 /// The last handle of a request that still holds leased messages (a panic unwound the
@@ -1010,5 +1055,50 @@ impl fmt::Debug for Flash {
             .field("kept", &state.kept.len())
             .field("closed", &state.closed)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str, host: Option<&str>) -> RequestUrl {
+        let mut headers = http::HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(http::header::HOST, HeaderValue::from_str(host).unwrap());
+        }
+        RequestUrl::new(&uri.parse().unwrap(), &headers)
+    }
+
+    fn path_of(location: &str, request: &RequestUrl) -> Option<String> {
+        same_origin_target(location, request).map(|(path, _)| path)
+    }
+
+    #[test]
+    fn without_a_host_only_references_without_an_origin_scope() {
+        let request = request("/items/list", None);
+        assert_eq!(path_of("../done", &request).as_deref(), Some("/done"));
+        assert_eq!(path_of("/x", &request).as_deref(), Some("/x"));
+        for location in ["http://a.invalid/x", "//b.invalid/x", "https://same.host/"] {
+            assert_eq!(path_of(location, &request), None, "{location}");
+        }
+    }
+
+    #[test]
+    fn the_uri_scheme_and_authority_count_when_present() {
+        let request = request("https://same.host/items/list", None);
+        assert_eq!(
+            path_of("https://same.host/x", &request).as_deref(),
+            Some("/x")
+        );
+        assert_eq!(path_of("http://same.host/x", &request), None);
+    }
+
+    #[test]
+    fn a_host_header_that_is_not_a_plain_host_scopes_nothing() {
+        for host in ["same.host/evil", "user@same.host", "same.host?x", ""] {
+            let request = request("/items/list", Some(host));
+            assert_eq!(path_of("done", &request), None, "{host}");
+        }
     }
 }

@@ -409,6 +409,22 @@ impl FlashLayer {
     /// back to any path after [`scope_fallback`](FlashLayer::scope_fallback) (default
     /// [`DEFAULT_SCOPE_FALLBACK`]) rather than being lost.
     ///
+    /// The `Location` is resolved as browsers resolve it (the WHATWG URL standard, with the
+    /// `url` crate) against the request's URL: its scheme (`http` when the request URI has
+    /// none), its `Host` (else the URI's authority) and its path and query. So `?tab=2`,
+    /// `./done`, `../done`, `#top` and an empty `Location` bind to where the browser goes.
+    /// Only a target of the same origin (scheme, host and port) scopes: `//other.host/x`,
+    /// `/\other.host/`, `mailto:…` and, from a plain-http request, `https://this.host/…`
+    /// do not. Behind a proxy that ends TLS, redirect with paths rather than absolute
+    /// `https://` URLs, or the messages are not scoped (they are delivered to the next
+    /// reading request, as without scoping).
+    ///
+    /// **Nested routers**: put the `FlashLayer` on the outermost router. Inside
+    /// `Router::nest("/admin", inner.layer(…))` it sees the path with `/admin` cut off
+    /// (axum keeps the full one in its own `OriginalUri` type, which this crate cannot
+    /// read without depending on `axum`), so messages bound to `/admin/done` would never
+    /// match a request it sees as `/done`.
+    ///
     /// Pushes written early with [`Flash::save`](crate::Flash::save) are not scoped (the
     /// response is not known yet).
     ///

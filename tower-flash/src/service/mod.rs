@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::HOST;
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::flash::Flash;
+use crate::flash::{Flash, RequestUrl};
 use crate::htmx::HX_REQUEST;
 use crate::layer::Config;
 use crate::store::Target;
@@ -75,13 +74,10 @@ where
             None
         };
         let scoping = self.config.scope_fallback.map(|_| {
-            let host = req
-                .headers()
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| req.uri().authority().map(|a| a.as_str()))
-                .map(str::to_owned);
-            (Target::from_uri(req.uri()), host)
+            (
+                Target::from_uri(req.uri()),
+                RequestUrl::new(req.uri(), req.headers()),
+            )
         });
         let htmx = self.config.htmx.is_some()
             && req
