@@ -26,6 +26,8 @@ use crate::telemetry;
 ///   this request pushed and has not written yet.
 /// - A request without a valid flash cookie never calls the store; a response that wrote
 ///   nothing sets no cookie.
+/// - In a prefetch or prerender request (`Sec-Purpose: prefetch`…), takes return the same
+///   messages but consume nothing: the real navigation gets them.
 ///
 /// ```
 /// use axum::{Router, routing::{get, post}, response::Redirect, Json};
@@ -89,6 +91,8 @@ struct State {
     htmx: bool,
     /// Whether the handler took or peeked: then htmx delivery leaves the messages to it.
     read: bool,
+    /// A prefetch or prerender: the user may never see the page, so takes only peek.
+    prefetch: bool,
 }
 
 impl State {
@@ -107,6 +111,7 @@ impl State {
     /// [`ResponseHead::headers`] only the status is known: `true` then means "may deliver".
     fn delivers_to_htmx(&self, head: &ResponseHead) -> bool {
         self.htmx
+            && !self.prefetch
             && !self.read
             && !head.status.is_redirection()
             && !head.status.is_server_error()
@@ -218,6 +223,7 @@ impl Flash {
         extensions: &http::Extensions,
         scoping: Option<(Target, RequestUrl)>,
         htmx: bool,
+        prefetch: bool,
     ) -> Self {
         let (target, base) = scoping.map_or((None, None), |(t, b)| (Some(t), Some(b)));
         #[cfg(feature = "tower-sessions")]
@@ -242,6 +248,7 @@ impl Flash {
                     target,
                     base,
                     htmx,
+                    prefetch,
                     ..State::default()
                 }),
             }),
@@ -501,10 +508,11 @@ impl Flash {
 
     async fn take_inner(&self, kind: Option<&Kind>) -> Result<Messages, Error> {
         self.refresh(false).await?;
-        let (id, target, lease) = {
+        let (id, target, lease, prefetch) = {
             let mut state = self.state();
             let id = self.resolve(&mut state).cloned();
             if id.is_some()
+                && !state.prefetch
                 && state.lease.is_none()
                 && let Some(timeout) = self.config().lease_timeout
             {
@@ -520,7 +528,7 @@ impl Flash {
                 Some(client) if id.as_ref() != Some(client) => None,
                 _ => state.lease.clone(),
             };
-            (id, state.target.clone(), lease)
+            (id, state.target.clone(), lease, state.prefetch)
         };
         let mut take = kind.map_or_else(Take::all, Take::kind);
         if let Some(target) = &target {
@@ -528,6 +536,9 @@ impl Flash {
         }
         if let Some(lease) = &lease {
             take = take.leased(lease);
+        }
+        if prefetch {
+            return self.prefetch_take(id.as_ref(), &take).await;
         }
         let mut messages = match &id {
             Some(id) => self.config().store.take(id, &take).await?,
@@ -562,6 +573,30 @@ impl Flash {
             }
         }
         telemetry::delivered(messages.len());
+        Ok(Messages::from(messages))
+    }
+
+    /// A take in a prefetch or prerender: what the take would return, left where it is
+    /// (stored, not leased, and this request's pushes still queued).
+    async fn prefetch_take(
+        &self,
+        id: Option<&ClientId>,
+        take: &Take<'_>,
+    ) -> Result<Messages, Error> {
+        let mut messages = match id {
+            Some(id) => self.config().store.peek(id).await?,
+            None => Vec::new(),
+        };
+        messages.retain(|m| take.selects(m));
+        let mut state = self.state();
+        state.read = true;
+        let local = state.local.iter().map(|l| &l.message);
+        messages.extend(
+            local
+                .filter(|m| take.kind.is_none_or(|k| m.kind() == k))
+                .cloned(),
+        );
+        messages.retain(|m| !m.is_expired_at(take.now));
         Ok(Messages::from(messages))
     }
 

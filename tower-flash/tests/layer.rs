@@ -1068,3 +1068,72 @@ async fn regression_an_oversized_stored_message_never_blocks_htmx_delivery() {
     assert_eq!(plain.take_texts().await, [big("a"), big("b")]);
     assert!(plain.take_texts().await.is_empty(), "nothing twice");
 }
+
+/// Browsers prefetch and prerender pages the user may never open: such requests took the
+/// messages, and the real navigation afterwards found none.
+#[tokio::test]
+async fn regression_prefetch_and_prerender_requests_never_consume_messages() {
+    let page = || {
+        Router::new().route(
+            "/page",
+            get(|flash: Flash| async move { flash.take_all().await.texts().join(",") }),
+        )
+    };
+    let layers = [
+        layer(MemoryStore::new()),
+        layer(MemoryStore::new()).confirm_delivery(),
+    ];
+    let purposes = [
+        ("sec-purpose", "prefetch"),
+        ("sec-purpose", "prefetch;prerender"),
+        ("purpose", "prefetch"),
+        ("x-purpose", "preview"),
+        ("x-sec-purpose", "prefetch"),
+        ("x-moz", "prefetch"),
+    ];
+    let get_page = |client: Client, purpose: Option<(&'static str, &'static str)>| async move {
+        let mut req = Request::get("/page");
+        if let Some((name, value)) = purpose {
+            req = req.header(name, value);
+        }
+        body_text(client.send(req.body(Body::empty()).unwrap()).await).await
+    };
+    let mut consumed = Vec::new();
+    for layer in layers {
+        let client = Client::new(&common::app_with(page(), layer));
+        for purpose in purposes {
+            client
+                .run(|flash| async move { flash.info("hello").unwrap() })
+                .await;
+            let seen = [
+                get_page(client.clone(), Some(purpose)).await,
+                get_page(client.clone(), Some(purpose)).await,
+                get_page(client.clone(), None).await,
+                get_page(client.clone(), None).await,
+            ];
+            if seen != ["hello", "hello", "hello", ""] {
+                consumed.push((purpose, seen));
+            }
+        }
+        // What a prefetch pushes and takes itself is still written.
+        let req = Request::get("/run")
+            .header("sec-purpose", "prefetch")
+            .body(Body::empty())
+            .unwrap();
+        let res = client
+            .send(common::with_job(req, |flash| async move {
+                flash.info("own").unwrap();
+                let taken = flash.take("info").await.texts().join(",");
+                axum::response::IntoResponse::into_response(taken)
+            }))
+            .await;
+        let own = [body_text(res).await, get_page(client.clone(), None).await];
+        if own != ["own", "own"] {
+            consumed.push((
+                ("own push", "sec-purpose: prefetch"),
+                [own[0].clone(), own[1].clone(), String::new(), String::new()],
+            ));
+        }
+    }
+    assert!(consumed.is_empty(), "consumed by {consumed:?}");
+}
