@@ -5,7 +5,8 @@ use std::time::Duration;
 
 /// What went wrong with a flash operation.
 ///
-/// Validation errors (`InvalidKind`, `EmptyText`, `TooLarge`, `TooDeep`, `TooManyMessages`) are
+/// Validation errors (`InvalidKind`, `EmptyText`, `TooLarge`, `TooDeep`,
+/// `TooLargeForHtmx`, `TooManyMessages`) are
 /// returned before anything is buffered or stored: the request's messages and the store
 /// are unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,16 @@ pub enum Error {
         /// How deep the data is nested.
         depth: usize,
         /// The maximum, [`MAX_DATA_DEPTH`](crate::MAX_DATA_DEPTH).
+        max: usize,
+    },
+    /// With [htmx delivery](crate::FlashLayer::deliver_to_htmx) on, the message could never
+    /// reach an htmx request: alone, in its event, it makes an `HX-Trigger` header larger
+    /// than [`max_header_bytes`](crate::HtmxDelivery::max_header_bytes).
+    #[error("message needs {size} bytes in the HX-Trigger header, more than the maximum of {max}")]
+    TooLargeForHtmx {
+        /// The size of the header carrying only this message.
+        size: usize,
+        /// The configured maximum header size.
         max: usize,
     },
     /// The request tried to queue more messages for one client than the configured maximum.

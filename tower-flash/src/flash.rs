@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderValue, StatusCode};
 
 use crate::error::{Error, StoreError};
-use crate::htmx::HX_TRIGGER;
+use crate::htmx::{HX_LOCATION, HX_REDIRECT, HX_REFRESH, HX_TRIGGER};
 use crate::id::{ClientId, CookieHeaders};
 use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
@@ -28,6 +28,8 @@ use crate::telemetry;
 ///   this request pushed and has not written yet.
 /// - A request without a valid flash cookie never calls the store; a response that wrote
 ///   nothing sets no cookie.
+/// - In a prefetch or prerender request (`Sec-Purpose: prefetch`…), takes return the same
+///   messages but consume nothing: the real navigation gets them.
 ///
 /// ```
 /// use axum::{Router, routing::{get, post}, response::Redirect, Json};
@@ -75,9 +77,10 @@ struct State {
     /// Whether a store write succeeded: the response then (re)sets the cookie.
     wrote: bool,
     closed: bool,
-    /// Redirect scoping: the request's path and query, and its `Host` for same-origin checks.
+    /// Redirect scoping: the request's path and query, and its URL to resolve `Location`s
+    /// against.
     target: Option<Target>,
-    host: Option<String>,
+    base: Option<RequestUrl>,
     /// Delivery confirmation: the lease this request's takes go to (made by the first take)
     /// and whether it holds messages not yet confirmed or given back.
     lease: Option<Lease>,
@@ -95,6 +98,8 @@ struct State {
     delivered: bool,
     /// Time this request has spent waiting for the store, against its budget.
     spent: Duration,
+    /// A prefetch or prerender: the user may never see the page, so takes only peek.
+    prefetch: bool,
 }
 
 impl State {
@@ -108,9 +113,16 @@ impl State {
     }
 
     /// Whether this response delivers pending messages to htmx: an htmx request whose
-    /// handler read nothing, answered neither with a redirect nor with a 5xx.
-    fn delivers_to_htmx(&self, status: StatusCode) -> bool {
-        self.htmx && !self.read && !status.is_redirection() && !status.is_server_error()
+    /// handler read nothing, answered neither with a redirect nor with a 5xx, nor with a
+    /// header that makes htmx leave the page (the page that follows reads them). Before
+    /// [`ResponseHead::headers`] only the status is known: `true` then means "may deliver".
+    fn delivers_to_htmx(&self, head: &ResponseHead) -> bool {
+        self.htmx
+            && !self.prefetch
+            && !self.read
+            && !head.status.is_redirection()
+            && !head.status.is_server_error()
+            && !head.htmx_navigates
     }
 }
 
@@ -122,8 +134,11 @@ pub(crate) struct ResponseHead {
     /// `Content-Length: 0`): it drops such bodies unpolled, so delivery is confirmed with
     /// the head.
     pub(crate) bodiless: bool,
-    /// The handler's own `HX-Trigger`, merged into the one that delivers to htmx.
-    pub(crate) hx_trigger: Option<HeaderValue>,
+    /// The handler's own `HX-Trigger`s, merged into the one that delivers to htmx.
+    pub(crate) hx_trigger: Vec<HeaderValue>,
+    /// The response makes htmx replace the page (`HX-Redirect`, `HX-Location`,
+    /// `HX-Refresh: true`): messages in its `HX-Trigger` would never be seen.
+    pub(crate) htmx_navigates: bool,
 }
 
 /// What finishing a request produced: headers to set, and the first store error.
@@ -151,14 +166,21 @@ impl ResponseHead {
             status,
             location: None,
             bodiless,
-            hx_trigger: None,
+            hx_trigger: Vec::new(),
+            htmx_navigates: false,
         }
     }
 
     /// Adds the response headers that finishing reads.
     pub(crate) fn headers(mut self, headers: &http::HeaderMap) -> Self {
         self.location = headers.get(http::header::LOCATION).cloned();
-        self.hx_trigger = headers.get(HX_TRIGGER).cloned();
+        self.hx_trigger = headers.get_all(HX_TRIGGER).iter().cloned().collect();
+        self.htmx_navigates = headers.contains_key(HX_REDIRECT)
+            || headers.contains_key(HX_LOCATION)
+            || headers
+                .get_all(HX_REFRESH)
+                .iter()
+                .any(|v| v.as_bytes().trim_ascii() == b"true");
         self
     }
 }
@@ -212,10 +234,11 @@ impl Flash {
         given: Option<ClientId>,
         cookies: Option<CookieHeaders>,
         extensions: &http::Extensions,
-        scoping: Option<(Target, Option<String>)>,
+        scoping: Option<(Target, RequestUrl)>,
         htmx: bool,
+        prefetch: bool,
     ) -> Self {
-        let (target, host) = scoping.map_or((None, None), |(t, h)| (Some(t), h));
+        let (target, base) = scoping.map_or((None, None), |(t, b)| (Some(t), Some(b)));
         #[cfg(feature = "tower-sessions")]
         let session = config.by_session().then(|| Identity::session(extensions));
         #[cfg(not(feature = "tower-sessions"))]
@@ -236,8 +259,9 @@ impl Flash {
                     #[cfg(feature = "tower-sessions")]
                     session,
                     target,
-                    host,
+                    base,
                     htmx,
+                    prefetch,
                     ..State::default()
                 }),
             }),
@@ -597,10 +621,11 @@ impl Flash {
 
     async fn take_inner(&self, kind: Option<&Kind>) -> Result<Messages, Error> {
         self.refresh(false).await?;
-        let (id, target, lease) = {
+        let (id, target, lease, prefetch) = {
             let mut state = self.state();
             let id = self.resolve(&mut state).cloned();
             if id.is_some()
+                && !state.prefetch
                 && state.lease.is_none()
                 && let Some(timeout) = self.config().lease_timeout
             {
@@ -616,7 +641,7 @@ impl Flash {
                 Some(client) if id.as_ref() != Some(client) => None,
                 _ => state.lease.clone(),
             };
-            (id, state.target.clone(), lease)
+            (id, state.target.clone(), lease, state.prefetch)
         };
         let mut take = kind.map_or_else(Take::all, Take::kind);
         if let Some(target) = &target {
@@ -624,6 +649,9 @@ impl Flash {
         }
         if let Some(lease) = &lease {
             take = take.leased(lease);
+        }
+        if prefetch {
+            return self.prefetch_take(id.as_ref(), &take).await;
         }
         let mut messages = match &id {
             Some(id) => self.take_from_store(id, &take).await?,
@@ -658,6 +686,31 @@ impl Flash {
             }
         }
         telemetry::delivered(messages.len());
+        state.delivered |= !messages.is_empty();
+        Ok(Messages::from(messages))
+    }
+
+    /// A take in a prefetch or prerender: what the take would return, left where it is
+    /// (stored, not leased, and this request's pushes still queued).
+    async fn prefetch_take(
+        &self,
+        id: Option<&ClientId>,
+        take: &Take<'_>,
+    ) -> Result<Messages, Error> {
+        let mut messages = match id {
+            Some(id) => self.bounded(self.config().store.peek(id)).await?,
+            None => Vec::new(),
+        };
+        messages.retain(|m| take.selects(m));
+        let mut state = self.state();
+        state.read = true;
+        let local = state.local.iter().map(|l| &l.message);
+        messages.extend(
+            local
+                .filter(|m| take.kind.is_none_or(|k| m.kind() == k))
+                .cloned(),
+        );
+        messages.retain(|m| !m.is_expired_at(take.now));
         state.delivered |= !messages.is_empty();
         Ok(Messages::from(messages))
     }
@@ -913,17 +966,16 @@ impl Flash {
         }
         let mut hx_trigger = None;
         if let Some(delivery) = &self.config().htmx
-            && self.state().delivers_to_htmx(head.status)
+            && self.state().delivers_to_htmx(&head)
         {
             match self.take_inner(None).await {
                 Ok(messages) => {
-                    let (header, fitted) = delivery.header(head.hx_trigger.as_ref(), &messages);
+                    let (header, left) = delivery.header(&head.hx_trigger, messages.into_vec());
                     hx_trigger = header;
                     // What does not fit stays queued, at the front, in order.
-                    let overflow = messages.into_vec().split_off(fitted);
                     self.state()
                         .kept
-                        .extend(overflow.into_iter().filter(|m| !m.is_expired()));
+                        .extend(left.into_iter().filter(|m| !m.is_expired()));
                 }
                 // A failed read delivers nothing; it is no reason to fail the response.
                 Err(error) => tracing::warn!(%error, "flash: htmx delivery could not read"),
@@ -965,8 +1017,7 @@ impl Flash {
         if state.lease_open && (head.status.is_server_error() || head.bodiless) {
             return true;
         }
-        if state.delivers_to_htmx(head.status)
-            && (!state.local.is_empty() || self.may_have_id(&mut state))
+        if state.delivers_to_htmx(head) && (!state.local.is_empty() || self.may_have_id(&mut state))
         {
             return true;
         }
@@ -1053,9 +1104,7 @@ impl Flash {
         }
         let fallback = self.config().scope_fallback?;
         let location = head.location.as_ref()?.to_str().ok()?;
-        let state = self.state();
-        let (path, query) =
-            same_origin_target(location, state.target.as_ref()?, state.host.as_deref())?;
+        let (path, query) = same_origin_target(location, self.state().base.as_ref()?)?;
         Some(Scope {
             path,
             params: query,
@@ -1116,31 +1165,77 @@ impl Flash {
     }
 }
 
-/// The path and query of a redirect's `Location` if it stays on this site: an absolute path,
-/// a relative one (resolved against the request's path), or an absolute URL whose authority
-/// is the request's `Host`. Anything else leaves the site: such messages are not scoped.
+/// What redirect scoping resolves a `Location` against: the request's URL as the browser
+/// sent it.
+pub(crate) struct RequestUrl {
+    /// The request URI's scheme, `http` when it has none (an HTTP/1.1 request line has
+    /// none). Same-origin includes the scheme, so behind a proxy that ends TLS an absolute
+    /// `Location: https://this.host/…` counts as another origin and does not scope.
+    scheme: String,
+    /// `Host`, else the URI's authority; none for a request with neither.
+    host: Option<String>,
+    path: String,
+    query: Option<String>,
+}
+
+impl RequestUrl {
+    pub(crate) fn new(uri: &http::Uri, headers: &http::HeaderMap) -> Self {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+            .map(str::to_owned);
+        RequestUrl {
+            scheme: uri.scheme_str().unwrap_or("http").to_owned(),
+            host,
+            path: uri.path().to_owned(),
+            query: uri.query().map(str::to_owned),
+        }
+    }
+
+    /// The request's URL as if its host were `host`; `None` if that is no plain host.
+    fn on(&self, host: &str) -> Option<url::Url> {
+        let mut url = url::Url::parse(&format!("{}://{host}/", self.scheme)).ok()?;
+        // A `Host` must name a host and port, nothing more.
+        let plain = url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.has_host();
+        if !plain {
+            return None;
+        }
+        url.set_path(&self.path);
+        url.set_query(self.query.as_deref());
+        Some(url)
+    }
+}
+
+/// The path and query a browser goes to after a redirect with `location` from `request`,
+/// resolved as the WHATWG URL standard does, if that is the request's origin (scheme, host
+/// and port). Anything else (another host or scheme, `mailto:`, `/\other.host`) leaves
+/// the site: such messages are not scoped.
 fn same_origin_target(
     location: &str,
-    request: &Target,
-    host: Option<&str>,
+    request: &RequestUrl,
 ) -> Option<(String, Vec<(String, String)>)> {
-    let absolute = if location.starts_with("//") {
-        let uri: http::Uri = format!("http:{location}").parse().ok()?;
-        (uri.authority()?.as_str() == host?).then_some(uri)?
-    } else if location.starts_with('/') {
-        location.parse().ok()?
-    } else if location.starts_with("http://") || location.starts_with("https://") {
-        let uri: http::Uri = location.parse().ok()?;
-        (uri.authority()?.as_str() == host?).then_some(uri)?
-    } else if location.contains(':') && location.find(':') < location.find('/') {
-        return None; // another scheme: mailto:, javascript:…
-    } else {
-        let base = request.path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        format!("{base}/{location}").parse().ok()?
+    let resolve = |host: &str| {
+        let base = request.on(host)?;
+        let to = base.join(location).ok()?;
+        (to.origin() == base.origin()).then_some(to)
     };
-    let path = absolute.path().to_owned();
-    let query = absolute.query().map(parse_query).unwrap_or_default();
-    Some((path, query))
+    let to = match &request.host {
+        Some(host) => resolve(host)?,
+        // Without a host, only a reference that names no origin of its own stays on the
+        // site: one that is same-origin from two different hosts.
+        None => {
+            resolve("a.invalid")?;
+            resolve("b.invalid")?
+        }
+    };
+    let query = to.query().map(parse_query).unwrap_or_default();
+    Some((to.path().to_owned(), query))
 }
 
 /// The last handle of a request that still holds leased messages (a panic unwound the
@@ -1195,5 +1290,50 @@ impl fmt::Debug for Flash {
             .field("kept", &state.kept.len())
             .field("closed", &state.closed)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str, host: Option<&str>) -> RequestUrl {
+        let mut headers = http::HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(http::header::HOST, HeaderValue::from_str(host).unwrap());
+        }
+        RequestUrl::new(&uri.parse().unwrap(), &headers)
+    }
+
+    fn path_of(location: &str, request: &RequestUrl) -> Option<String> {
+        same_origin_target(location, request).map(|(path, _)| path)
+    }
+
+    #[test]
+    fn without_a_host_only_references_without_an_origin_scope() {
+        let request = request("/items/list", None);
+        assert_eq!(path_of("../done", &request).as_deref(), Some("/done"));
+        assert_eq!(path_of("/x", &request).as_deref(), Some("/x"));
+        for location in ["http://a.invalid/x", "//b.invalid/x", "https://same.host/"] {
+            assert_eq!(path_of(location, &request), None, "{location}");
+        }
+    }
+
+    #[test]
+    fn the_uri_scheme_and_authority_count_when_present() {
+        let request = request("https://same.host/items/list", None);
+        assert_eq!(
+            path_of("https://same.host/x", &request).as_deref(),
+            Some("/x")
+        );
+        assert_eq!(path_of("http://same.host/x", &request), None);
+    }
+
+    #[test]
+    fn a_host_header_that_is_not_a_plain_host_scopes_nothing() {
+        for host in ["same.host/evil", "user@same.host", "same.host?x", ""] {
+            let request = request("/items/list", Some(host));
+            assert_eq!(path_of("done", &request), None, "{host}");
+        }
     }
 }

@@ -10,6 +10,11 @@ use crate::message::Message;
 pub(crate) const HX_REQUEST: HeaderName = HeaderName::from_static("hx-request");
 /// The response header whose events htmx triggers on the page.
 pub(crate) const HX_TRIGGER: HeaderName = HeaderName::from_static("hx-trigger");
+/// Response headers with which htmx leaves the page: a full navigation, an htmx-driven
+/// one, and a reload (when `true`).
+pub(crate) const HX_REDIRECT: HeaderName = HeaderName::from_static("hx-redirect");
+pub(crate) const HX_LOCATION: HeaderName = HeaderName::from_static("hx-location");
+pub(crate) const HX_REFRESH: HeaderName = HeaderName::from_static("hx-refresh");
 
 /// How messages are delivered to htmx requests.
 ///
@@ -44,6 +49,11 @@ impl HtmxDelivery {
 
     /// The largest `HX-Trigger` header to send (default 4096 bytes). Messages that do not
     /// fit stay queued for the next request, in order.
+    ///
+    /// A push whose message alone would make a larger header is refused with
+    /// [`Error::TooLargeForHtmx`](crate::Error::TooLargeForHtmx). One stored before htmx
+    /// delivery was on is skipped by htmx requests: it waits, in order, for a request that
+    /// reads its messages itself, and never holds back the messages after it.
     #[must_use]
     pub fn max_header_bytes(mut self, max: usize) -> Self {
         self.max_header_bytes = max;
@@ -51,43 +61,60 @@ impl HtmxDelivery {
     }
 
     /// The `HX-Trigger` value carrying as many of `messages` (oldest first) as fit, merged
-    /// with the handler's own `HX-Trigger` (a JSON object, or comma-separated event names).
-    /// Returns the header (none if not even one message fits) and how many messages it holds.
+    /// with the handler's own `HX-Trigger`s (each a JSON object, or comma-separated event
+    /// names). Returns the header (none if not even one message fits) and the messages left
+    /// out, in order: from the first that does not fit on, plus any earlier one that could
+    /// never fit even alone (it must not hold back the others; a full-page read gets it).
     pub(crate) fn header(
         &self,
-        existing: Option<&HeaderValue>,
-        messages: &[Message],
-    ) -> (Option<HeaderValue>, usize) {
-        let mut events = existing
-            .and_then(|v| v.to_str().ok())
-            .map(parse_existing)
-            .unwrap_or_default();
-        let mut fitted = 0;
-        let mut best = None;
-        for count in 1..=messages.len() {
-            events.insert(
-                self.event.clone(),
-                serde_json::to_value(&messages[..count]).unwrap_or(Value::Null),
-            );
-            let Ok(text) = serde_json::to_string(&events) else {
-                break;
-            };
-            if text.len() > self.max_header_bytes {
-                break;
-            }
-            // JSON escapes control characters; non-ASCII text is sent as UTF-8, which
-            // `from_bytes` accepts as obs-text.
-            let Ok(value) = HeaderValue::from_bytes(text.as_bytes()) else {
-                break;
-            };
-            best = Some(value);
-            fitted = count;
+        existing: &[HeaderValue],
+        messages: Vec<Message>,
+    ) -> (Option<HeaderValue>, Vec<Message>) {
+        let mut events = Map::new();
+        for value in existing {
+            events.extend(parse_existing(&decode(value.as_bytes())));
         }
-        (best, fitted)
+        let mut chosen: Vec<Message> = Vec::new();
+        let mut left = Vec::new();
+        let mut best = None;
+        let mut full = false;
+        for message in messages {
+            if full || self.alone_bytes(&message) > self.max_header_bytes {
+                left.push(message);
+                continue;
+            }
+            chosen.push(message);
+            match self.value(&mut events, &chosen) {
+                Some(value) => best = Some(value),
+                None => {
+                    full = true;
+                    left.extend(chosen.pop());
+                }
+            }
+        }
+        (best, left)
+    }
+
+    /// The header holding `events` with `messages` as this delivery's event, if it fits.
+    fn value(&self, events: &mut Map<String, Value>, messages: &[Message]) -> Option<HeaderValue> {
+        events.insert(self.event.clone(), serde_json::to_value(messages).ok()?);
+        let text = ascii_json(&serde_json::to_string(&events).ok()?);
+        if text.len() > self.max_header_bytes {
+            return None;
+        }
+        HeaderValue::from_str(&text).ok()
+    }
+
+    /// The size of an `HX-Trigger` header carrying `message` alone, ASCII-escaped.
+    pub(crate) fn alone_bytes(&self, message: &Message) -> usize {
+        let mut events = Map::new();
+        let value = serde_json::to_value([message]).unwrap_or(Value::Null);
+        events.insert(self.event.clone(), value);
+        serde_json::to_string(&events).map_or(usize::MAX, |text| ascii_json(&text).len())
     }
 }
 
-/// The handler's own `HX-Trigger`: a JSON object, or comma-separated event names.
+/// A handler's own `HX-Trigger`: a JSON object, or comma-separated event names.
 fn parse_existing(text: &str) -> Map<String, Value> {
     if let Ok(Value::Object(map)) = serde_json::from_str(text) {
         return map;
@@ -97,6 +124,34 @@ fn parse_existing(text: &str) -> Map<String, Value> {
         .filter(|name| !name.is_empty())
         .map(|name| (name.to_owned(), Value::Null))
         .collect()
+}
+
+/// A header value's text: UTF-8 when it is, else ISO-8859-1 (what a browser makes of it).
+fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// `json` with every character above `~` written as a `\uXXXX` escape (UTF-16, so astral
+/// characters become surrogate pairs). Browsers decode header bytes as ISO-8859-1: raw UTF-8
+/// would reach `JSON.parse` as mojibake, and DEL is not allowed in a header at all. Outside
+/// strings, serde_json writes ASCII only, so every such character is inside a string, where
+/// the escape means the same character.
+fn ascii_json(json: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if u32::from(c) < 0x7f {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -111,10 +166,12 @@ mod tests {
             .collect();
         let delivery = HtmxDelivery::default().max_header_bytes(1000);
         let existing = HeaderValue::from_static("itemAdded, refresh");
-        let (header, fitted) = delivery.header(Some(&existing), &messages);
+        let (header, left) = delivery.header(&[existing], messages.clone());
         let header = header.unwrap();
         assert!(header.len() <= 1000);
+        let fitted = 50 - left.len();
         assert!(fitted > 0 && fitted < 50, "{fitted}");
+        assert_eq!(left[0].text(), format!("message number {fitted}"));
         let value: Value = serde_json::from_slice(header.as_bytes()).unwrap();
         assert_eq!(value["itemAdded"], Value::Null);
         assert_eq!(value["refresh"], Value::Null);
@@ -122,13 +179,32 @@ mod tests {
         assert_eq!(value["flash"][0]["text"], "message number 0");
 
         let object = HeaderValue::from_static(r#"{"showModal":{"id":3}}"#);
-        let (header, _) = delivery.header(Some(&object), &messages[..1]);
+        let (header, _) = delivery.header(&[object], messages[..1].to_vec());
         let value: Value = serde_json::from_slice(header.unwrap().as_bytes()).unwrap();
         assert_eq!(value["showModal"]["id"], 3);
 
-        let (none, fitted) = HtmxDelivery::default()
+        let (none, left) = HtmxDelivery::default()
             .max_header_bytes(10)
-            .header(None, &messages);
-        assert!(none.is_none() && fitted == 0);
+            .header(&[], messages.clone());
+        assert!(none.is_none() && left == messages);
+    }
+
+    #[test]
+    fn non_ascii_is_escaped_as_utf16_and_parses_back() {
+        let text = "é ✓ Ж 🎉 \u{7f} \u{80}";
+        let json = serde_json::to_string(&serde_json::json!({ "t": text })).unwrap();
+        let escaped = ascii_json(&json);
+        assert_eq!(
+            escaped,
+            r#"{"t":"\u00e9 \u2713 \u0416 \ud83c\udf89 \u007f \u0080"}"#
+        );
+        let back: Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back["t"], text);
+    }
+
+    #[test]
+    fn handler_triggers_are_read_as_utf8_or_else_latin1() {
+        assert_eq!(decode("Grüße".as_bytes()), "Grüße");
+        assert_eq!(decode(b"Gr\xfc\xdfe"), "Grüße");
     }
 }

@@ -98,7 +98,8 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// The per-message limits: a non-empty text, and text plus data within the size limit.
+    /// The per-message limits: a non-empty text, text plus data within the size limit, and,
+    /// with htmx delivery, a message that fits the `HX-Trigger` header alone.
     pub(crate) fn check(&self, message: &Message) -> Result<(), Error> {
         if message.text().is_empty() {
             return Err(Error::EmptyText);
@@ -116,6 +117,17 @@ impl Config {
                 depth,
                 max: MAX_DATA_DEPTH,
             });
+        }
+        if let Some(htmx) = &self.htmx {
+            // Any message could go out in a header: one that never fits would wait for a
+            // full-page read however many htmx requests come.
+            let size = htmx.alone_bytes(message);
+            if size > htmx.max_header_bytes {
+                return Err(Error::TooLargeForHtmx {
+                    size,
+                    max: htmx.max_header_bytes,
+                });
+            }
         }
         Ok(())
     }
@@ -414,6 +426,22 @@ impl FlashLayer {
     /// back to any path after [`scope_fallback`](FlashLayer::scope_fallback) (default
     /// [`DEFAULT_SCOPE_FALLBACK`]) rather than being lost.
     ///
+    /// The `Location` is resolved as browsers resolve it (the WHATWG URL standard, with the
+    /// `url` crate) against the request's URL: its scheme (`http` when the request URI has
+    /// none), its `Host` (else the URI's authority) and its path and query. So `?tab=2`,
+    /// `./done`, `../done`, `#top` and an empty `Location` bind to where the browser goes.
+    /// Only a target of the same origin (scheme, host and port) scopes: `//other.host/x`,
+    /// `/\other.host/`, `mailto:…` and, from a plain-http request, `https://this.host/…`
+    /// do not. Behind a proxy that ends TLS, redirect with paths rather than absolute
+    /// `https://` URLs, or the messages are not scoped (they are delivered to the next
+    /// reading request, as without scoping).
+    ///
+    /// **Nested routers**: put the `FlashLayer` on the outermost router. Inside
+    /// `Router::nest("/admin", inner.layer(…))` it sees the path with `/admin` cut off
+    /// (axum keeps the full one in its own `OriginalUri` type, which this crate cannot
+    /// read without depending on `axum`), so messages bound to `/admin/done` would never
+    /// match a request it sees as `/done`.
+    ///
     /// Pushes written early with [`Flash::save`](crate::Flash::save) are not scoped (the
     /// response is not known yet).
     ///
@@ -442,10 +470,14 @@ impl FlashLayer {
     /// `HX-Trigger` header, as the event `flash` (configurable) whose value is the list of
     /// messages, when the handler did not read them itself. It is a take like any other
     /// (atomic, confirmed or scoped when those are on), and it includes what the request
-    /// itself pushed: an `hx-post` that saves and flashes "Saved" shows it at once. The
-    /// handler's own `HX-Trigger` is kept. The header stays within
+    /// itself pushed: an `hx-post` that saves and flashes "Saved" shows it at once. Every
+    /// `HX-Trigger` the handler set (JSON objects or event names) is merged into the one
+    /// header sent. The header is ASCII: characters above `~` are JSON `\uXXXX` escapes,
+    /// which `JSON.parse` turns back into the text. The header stays within
     /// [`HtmxDelivery::max_header_bytes`]: what does not fit stays queued, never dropped.
-    /// Redirects and 5xx responses deliver nothing.
+    /// Redirects and 5xx responses deliver nothing, and so do responses with which htmx
+    /// leaves the page (`HX-Redirect`, `HX-Location`, `HX-Refresh: true`): the messages stay
+    /// queued for the page that follows.
     ///
     /// ```
     /// use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore};

@@ -784,6 +784,11 @@ async fn the_json_endpoint_answers_messages_and_peek_does_not_consume() {
 /// An htmx app: `/save` pushes and answers a fragment, `/fragment` reads nothing, `/list`
 /// reads its messages itself, `/go` redirects.
 fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
+    htmx_app_on(MemoryStore::new(), delivery)
+}
+
+/// [`htmx_app`] on `store`.
+fn htmx_app_on(store: MemoryStore, delivery: tower_flash::HtmxDelivery) -> Router {
     let routes = Router::new()
         .route(
             "/save",
@@ -797,8 +802,49 @@ fn htmx_app(delivery: tower_flash::HtmxDelivery) -> Router {
             "/list",
             get(|flash: Flash| async move { flash.take_all().await.texts().join(",") }),
         )
-        .route("/go", get(|| async { axum::response::Redirect::to("/") }));
-    common::app_with(routes, layer(MemoryStore::new()).deliver_to_htmx(delivery))
+        .route("/go", get(|| async { axum::response::Redirect::to("/") }))
+        .route(
+            "/hx-redirect",
+            get(|| async { ([("hx-redirect", "/next")], "") }),
+        )
+        .route(
+            "/hx-location",
+            get(|| async { ([("hx-location", r#"{"path":"/next"}"#)], "") }),
+        )
+        .route(
+            "/hx-refresh",
+            get(|| async { ([("hx-refresh", "true")], "") }),
+        )
+        .route(
+            "/two-triggers",
+            get(|| async {
+                let mut headers = http::HeaderMap::new();
+                headers.append("hx-trigger", "itemSaved, listChanged".parse().unwrap());
+                headers.append("hx-trigger", r#"{"showModal":{"id":3}}"#.parse().unwrap());
+                (headers, "<li>item</li>")
+            }),
+        )
+        .route(
+            "/utf8-trigger",
+            get(|| async {
+                let value = r#"{"greet":"Grüße ✓"}"#;
+                let value = http::HeaderValue::from_bytes(value.as_bytes()).unwrap();
+                ([("hx-trigger", value)], "<p>hi</p>")
+            }),
+        );
+    common::app_with(routes, layer(store).deliver_to_htmx(delivery))
+}
+
+/// The one `HX-Trigger` of an htmx GET for `path`, as sent: its raw bytes.
+async fn htmx_trigger_bytes(client: &Client, path: &str) -> Vec<u8> {
+    let req = Request::get(path)
+        .header("hx-request", "true")
+        .body(Body::empty())
+        .unwrap();
+    let res = client.send(req).await;
+    let values: Vec<_> = res.headers().get_all("hx-trigger").iter().collect();
+    assert_eq!(values.len(), 1, "exactly one merged HX-Trigger: {values:?}");
+    values[0].as_bytes().to_vec()
 }
 
 async fn htmx_get(client: &Client, path: &str) -> (StatusCode, Option<serde_json::Value>) {
@@ -891,4 +937,211 @@ async fn htmx_messages_that_do_not_fit_stay_queued_in_order() {
         received, sent,
         "every message once, in order, over several requests"
     );
+}
+
+/// Browsers decode header bytes as ISO-8859-1: UTF-8 text in `HX-Trigger` arrived as
+/// mojibake. Escaped as JSON `\uXXXX`, the header is ASCII and `JSON.parse` gives the text.
+#[tokio::test]
+async fn regression_htmx_trigger_is_ascii_and_round_trips_non_ascii_text() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    let text = "Café ✓ Привет 🎉 \u{7f}";
+    client
+        .run(move |flash| async move { flash.info(text).unwrap() })
+        .await;
+    let bytes = htmx_trigger_bytes(&client, "/fragment").await;
+    assert!(
+        bytes.iter().all(|b| (0x20..0x7f).contains(b)),
+        "not printable ASCII: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(texts_in(&trigger), [text]);
+}
+
+/// Only the first of several `HX-Trigger` headers set by the handler was merged, and the
+/// others were replaced.
+#[tokio::test]
+async fn regression_htmx_delivery_keeps_every_hx_trigger_the_handler_set() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    client
+        .run(|flash| async move { flash.info("queued").unwrap() })
+        .await;
+    let bytes = htmx_trigger_bytes(&client, "/two-triggers").await;
+    let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(texts_in(&trigger), ["queued"]);
+    assert_eq!(trigger["itemSaved"], serde_json::Value::Null);
+    assert_eq!(trigger["listChanged"], serde_json::Value::Null);
+    assert_eq!(trigger["showModal"]["id"], 3);
+}
+
+/// A handler's own UTF-8 `HX-Trigger` failed `to_str()` and was dropped.
+#[tokio::test]
+async fn regression_htmx_delivery_keeps_a_non_ascii_handler_trigger() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    client
+        .run(|flash| async move { flash.info("queued").unwrap() })
+        .await;
+    let bytes = htmx_trigger_bytes(&client, "/utf8-trigger").await;
+    assert!(bytes.is_ascii());
+    let trigger: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(texts_in(&trigger), ["queued"]);
+    assert_eq!(trigger["greet"], "Grüße ✓");
+}
+
+/// A response that makes htmx leave the page (`HX-Redirect`, `HX-Location`, `HX-Refresh`)
+/// spent the messages in its `HX-Trigger`, and the page that showed them was replaced.
+#[tokio::test]
+async fn regression_htmx_navigation_leaves_messages_for_the_next_page() {
+    let client = Client::new(&htmx_app(tower_flash::HtmxDelivery::default()));
+    let mut spent = Vec::new();
+    for path in ["/hx-redirect", "/hx-location", "/hx-refresh"] {
+        client
+            .run(|flash| async move { flash.info("for the next page").unwrap() })
+            .await;
+        let (status, trigger) = htmx_get(&client, path).await;
+        assert_eq!(status, StatusCode::OK);
+        let next_page = client.take_texts().await;
+        if trigger.is_some() || next_page != ["for the next page"] {
+            spent.push(path);
+        }
+    }
+    assert!(spent.is_empty(), "spent on {spent:?}");
+}
+
+/// A message that cannot fit the `HX-Trigger` header even alone is refused when pushed with
+/// htmx delivery on: before, a text within `max_message_bytes` but too large once wrapped
+/// was queued, and then blocked every later message from htmx delivery.
+#[tokio::test]
+async fn regression_a_message_too_large_for_htmx_is_refused_when_pushed() {
+    let store = MemoryStore::new();
+    let htmx_layer = layer(store.clone()).deliver_to_htmx(tower_flash::HtmxDelivery::default());
+    let client = Client::new(&common::app(htmx_layer.clone()));
+    let big = "x".repeat(4000);
+    let refused = client
+        .run(move |flash| async move {
+            flash.info("before").unwrap();
+            let refused = flash.info(big);
+            let queued = flash.peek().await.texts().join(",");
+            (refused, queued)
+        })
+        .await;
+    assert!(
+        matches!(refused.0, Err(Error::TooLargeForHtmx { max: 4096, .. })),
+        "{:?}",
+        refused.0
+    );
+    assert_eq!(refused.1, "before", "nothing queued by the refused push");
+    let id = ClientId::new("user:1").unwrap();
+    let sent = htmx_layer
+        .sender()
+        .send(
+            &id,
+            Message::new(tower_flash::Level::Info, "y".repeat(4000)),
+        )
+        .await;
+    assert!(
+        matches!(sent, Err(Error::TooLargeForHtmx { .. })),
+        "{sent:?}"
+    );
+    assert!(store.peek(&id).await.unwrap().is_empty(), "store unchanged");
+    assert_eq!(client.take_texts().await, ["before"]);
+}
+
+/// A stored message that cannot fit the header even alone (pushed before htmx delivery was
+/// on) held back every later message forever, each htmx request taking and restoring the
+/// queue. It is now skipped: it waits for a full-page read, in order, and the others arrive.
+#[tokio::test]
+async fn regression_an_oversized_stored_message_never_blocks_htmx_delivery() {
+    let store = MemoryStore::new();
+    let plain = Client::new(&common::app(layer(store.clone())));
+    let delivery = tower_flash::HtmxDelivery::default().max_header_bytes(800);
+    let htmx = plain.with_app(&htmx_app_on(store, delivery)).await;
+    let big = |c: &str| c.repeat(1000);
+    let sent = [
+        "small 1".to_owned(),
+        big("a"),
+        "small 2".to_owned(),
+        big("b"),
+        "small 3".to_owned(),
+    ];
+    let batch = sent.clone();
+    plain
+        .run(move |flash| async move { flash.push_all("info", batch).unwrap() })
+        .await;
+    let (_, trigger) = htmx_get(&htmx, "/fragment").await;
+    let delivered = trigger.map(|t| texts_in(&t)).unwrap_or_default();
+    assert_eq!(delivered, ["small 1", "small 2", "small 3"]);
+    let (_, trigger) = htmx_get(&htmx, "/fragment").await;
+    assert!(trigger.is_none(), "nothing twice");
+    assert_eq!(plain.take_texts().await, [big("a"), big("b")]);
+    assert!(plain.take_texts().await.is_empty(), "nothing twice");
+}
+
+/// Browsers prefetch and prerender pages the user may never open: such requests took the
+/// messages, and the real navigation afterwards found none.
+#[tokio::test]
+async fn regression_prefetch_and_prerender_requests_never_consume_messages() {
+    let page = || {
+        Router::new().route(
+            "/page",
+            get(|flash: Flash| async move { flash.take_all().await.texts().join(",") }),
+        )
+    };
+    let layers = [
+        layer(MemoryStore::new()),
+        layer(MemoryStore::new()).confirm_delivery(),
+    ];
+    let purposes = [
+        ("sec-purpose", "prefetch"),
+        ("sec-purpose", "prefetch;prerender"),
+        ("purpose", "prefetch"),
+        ("x-purpose", "preview"),
+        ("x-sec-purpose", "prefetch"),
+        ("x-moz", "prefetch"),
+    ];
+    let get_page = |client: Client, purpose: Option<(&'static str, &'static str)>| async move {
+        let mut req = Request::get("/page");
+        if let Some((name, value)) = purpose {
+            req = req.header(name, value);
+        }
+        body_text(client.send(req.body(Body::empty()).unwrap()).await).await
+    };
+    let mut consumed = Vec::new();
+    for layer in layers {
+        let client = Client::new(&common::app_with(page(), layer));
+        for purpose in purposes {
+            client
+                .run(|flash| async move { flash.info("hello").unwrap() })
+                .await;
+            let seen = [
+                get_page(client.clone(), Some(purpose)).await,
+                get_page(client.clone(), Some(purpose)).await,
+                get_page(client.clone(), None).await,
+                get_page(client.clone(), None).await,
+            ];
+            if seen != ["hello", "hello", "hello", ""] {
+                consumed.push((purpose, seen));
+            }
+        }
+        // What a prefetch pushes and takes itself is still written.
+        let req = Request::get("/run")
+            .header("sec-purpose", "prefetch")
+            .body(Body::empty())
+            .unwrap();
+        let res = client
+            .send(common::with_job(req, |flash| async move {
+                flash.info("own").unwrap();
+                let taken = flash.take("info").await.texts().join(",");
+                axum::response::IntoResponse::into_response(taken)
+            }))
+            .await;
+        let own = [body_text(res).await, get_page(client.clone(), None).await];
+        if own != ["own", "own"] {
+            consumed.push((
+                ("own push", "sec-purpose: prefetch"),
+                [own[0].clone(), own[1].clone(), String::new(), String::new()],
+            ));
+        }
+    }
+    assert!(consumed.is_empty(), "consumed by {consumed:?}");
 }

@@ -140,6 +140,7 @@ where
             response.headers_mut().append(SET_COOKIE, cookie);
         }
         if let Some(trigger) = hx_trigger {
+            // Replaces every `HX-Trigger` the handler set: the merged one holds them all.
             response.headers_mut().insert(HX_TRIGGER, trigger);
         }
         Poll::Ready(Ok(wrap(response, flash)))

@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::HOST;
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::flash::Flash;
+use crate::flash::{Flash, RequestUrl};
 use crate::htmx::HX_REQUEST;
 use crate::layer::Config;
 use crate::store::Target;
@@ -75,13 +74,10 @@ where
             None
         };
         let scoping = self.config.scope_fallback.map(|_| {
-            let host = req
-                .headers()
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| req.uri().authority().map(|a| a.as_str()))
-                .map(str::to_owned);
-            (Target::from_uri(req.uri()), host)
+            (
+                Target::from_uri(req.uri()),
+                RequestUrl::new(req.uri(), req.headers()),
+            )
         });
         let htmx = self.config.htmx.is_some()
             && req
@@ -95,6 +91,7 @@ where
             req.extensions(),
             scoping,
             htmx,
+            is_prefetch(req.headers()),
         );
         req.extensions_mut().insert(flash.clone());
         let method = req.method().clone();
@@ -104,5 +101,61 @@ where
             self.config.clone(),
             method,
         )
+    }
+}
+
+/// Whether the browser asks for the page ahead of a navigation that may never happen
+/// (prefetch, prerender, a link preview): `Sec-Purpose` / `X-Sec-Purpose` lists whose first
+/// token is `prefetch` (`prefetch`, `prefetch;prerender`), and the older `Purpose`,
+/// `X-Purpose` and `X-Moz` set to `prefetch` or `preview`.
+fn is_prefetch(headers: &http::HeaderMap) -> bool {
+    let listed = |name: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.as_bytes().split(|&b| b == b',').any(|item| {
+                let token = item.split(|&b| b == b';').next().unwrap_or_default();
+                token.trim_ascii().eq_ignore_ascii_case(b"prefetch")
+            })
+        })
+    };
+    let legacy = |name: &str| {
+        headers.get_all(name).iter().any(|value| {
+            let value = value.as_bytes().trim_ascii();
+            value.eq_ignore_ascii_case(b"prefetch") || value.eq_ignore_ascii_case(b"preview")
+        })
+    };
+    listed("sec-purpose")
+        || listed("x-sec-purpose")
+        || legacy("purpose")
+        || legacy("x-purpose")
+        || legacy("x-moz")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_prefetch;
+
+    fn with(name: &'static str, value: &'static str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(name, http::HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn prefetch_and_prerender_headers_are_recognised() {
+        for (name, value) in [
+            ("sec-purpose", "prefetch"),
+            ("sec-purpose", "prefetch;prerender"),
+            ("sec-purpose", "prefetch; anonymous-client-ip"),
+            ("x-sec-purpose", "Prefetch"),
+            ("purpose", "prefetch"),
+            ("x-purpose", "preview"),
+            ("x-moz", "prefetch"),
+        ] {
+            assert!(is_prefetch(&with(name, value)), "{name}: {value}");
+        }
+        for (name, value) in [("sec-purpose", "prerender"), ("sec-fetch-mode", "navigate")] {
+            assert!(!is_prefetch(&with(name, value)), "{name}: {value}");
+        }
+        assert!(!is_prefetch(&http::HeaderMap::new()));
     }
 }

@@ -682,6 +682,117 @@ pub async fn off_site_redirects_do_not_scope<F: Fixture>(fx: &F) {
     assert_eq!(client.take_texts_at("/anything").await, ["bye"]);
 }
 
+/// Where browsers go, per the WHATWG URL standard, from a request to `http://same.host` +
+/// the first column with the second as `Location`: the path (and query) the messages are
+/// bound to, or `None` when the target is another origin and nothing is scoped.
+pub const LOCATION_CASES: &[(&str, &str, Option<&str>)] = &[
+    ("/items/list", "/done", Some("/done")),
+    ("/items/list", "done", Some("/items/done")),
+    ("/items/list", "./done", Some("/items/done")),
+    ("/items/list", "../done", Some("/done")),
+    ("/a/b/c", "../../x?k=v", Some("/x?k=v")),
+    ("/items/list", "/a/./b/../c", Some("/a/c")),
+    ("/items/list", "?tab=2", Some("/items/list?tab=2")),
+    ("/items/list?tab=1", "#x", Some("/items/list?tab=1")),
+    ("/items/list?tab=1", "", Some("/items/list?tab=1")),
+    ("/items/list", "/done?x=1#frag", Some("/done?x=1")),
+    ("/items/list", "//same.host/x", Some("/x")),
+    ("/items/list", "http://same.host/x", Some("/x")),
+    ("/items/list", "http://same.host:80/x", Some("/x")),
+    ("/items/list", "HTTP://SAME.HOST/x", Some("/x")),
+    ("/items/list", "http:/x", Some("/x")),
+    ("/items/list", "mailto:x@y", None),
+    ("/items/list", "javascript:alert(1)", None),
+    ("/items/list", "/\\elsewhere.example/", None),
+    ("/items/list", "\\\\elsewhere.example/x", None),
+    ("/items/list", "//other.host/x", None),
+    ("/items/list", "https://same.host/x", None),
+    ("/items/list", "http://same.host:8080/x", None),
+    ("/items/list", "https://elsewhere.example/", None),
+];
+
+/// Every row of [`LOCATION_CASES`] through a real request: bound messages hide from another
+/// path and reach the bound one; unscoped ones reach any path.
+pub async fn scoping_resolves_locations_as_browsers_do<F: Fixture>(fx: &F) {
+    let app = scoping(fx);
+    let mut wrong = Vec::new();
+    for &(from, location, bound) in LOCATION_CASES {
+        let client = Client::new(&app);
+        let req = http::Request::get(from)
+            .header(http::header::HOST, "same.host")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let value = http::HeaderValue::from_str(location).unwrap();
+        let res = client
+            .send(crate::common::with_job(req, move |flash| async move {
+                flash.info("m").unwrap();
+                (StatusCode::SEE_OTHER, [(http::header::LOCATION, value)]).into_response()
+            }))
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let elsewhere = client.take_texts_at("/elsewhere").await;
+        let ok = match bound {
+            Some(path) => elsewhere.is_empty() && client.take_texts_at(path).await == ["m"],
+            None => elsewhere == ["m"],
+        };
+        if !ok {
+            wrong.push((from, location, bound));
+        }
+    }
+    assert!(wrong.is_empty(), "resolved otherwise: {wrong:?}");
+}
+
+/// Under `Router::nest`, a `FlashLayer` on the outer router sees the full path: messages
+/// bound by a redirect inside the nested router reach the full target path.
+pub async fn scoping_under_nest_compares_full_paths<F: Fixture>(fx: &F) {
+    use axum::routing::get as on_get;
+    let admin = axum::Router::new()
+        .route(
+            "/items/save",
+            on_get(|flash: tower_flash::Flash| async move {
+                flash.info("saved").unwrap();
+                Redirect::to("/admin/items/done")
+            }),
+        )
+        .route(
+            "/items/relative",
+            on_get(|flash: tower_flash::Flash| async move {
+                flash.info("relative").unwrap();
+                Redirect::to("../report")
+            }),
+        )
+        .route(
+            "/items/done",
+            on_get(
+                |flash: tower_flash::Flash| async move { flash.take_all().await.texts().join(",") },
+            ),
+        )
+        .route(
+            "/report",
+            on_get(
+                |flash: tower_flash::Flash| async move { flash.take_all().await.texts().join(",") },
+            ),
+        );
+    let routes = axum::Router::new().nest("/admin", admin);
+    let client = Client::new(&crate::common::app_with(
+        routes,
+        layer(fx).scope_to_redirects(),
+    ));
+    let read = |path: &'static str| {
+        let client = client.clone();
+        async move { body_result(client.send(get(path)).await).await.unwrap() }
+    };
+    client.send(get("/admin/items/save")).await;
+    assert!(
+        client.take_texts_at("/items/done").await.is_empty(),
+        "stripped path"
+    );
+    assert_eq!(read("/admin/items/done").await, "saved");
+    client.send(get("/admin/items/relative")).await;
+    assert!(client.take_texts_at("/elsewhere").await.is_empty());
+    assert_eq!(read("/admin/report").await, "relative");
+}
+
 // ----- per-message expiry -----
 
 pub async fn expired_messages_are_never_delivered<F: Fixture>(fx: &F) {

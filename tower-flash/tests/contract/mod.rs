@@ -170,6 +170,8 @@ macro_rules! store_contract_tests {
             scoped_messages_of_interleaved_tabs_stay_apart,
             scoped_messages_fall_back_to_any_path,
             off_site_redirects_do_not_scope,
+            scoping_resolves_locations_as_browsers_do,
+            scoping_under_nest_compares_full_paths,
             expired_messages_are_never_delivered,
             regression_responses_sent_whole_confirm_their_delivery,
             regression_keep_under_confirmation_puts_messages_back_once,
