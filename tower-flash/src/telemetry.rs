@@ -106,6 +106,24 @@ pub(crate) fn dropped(n: usize) {
     record::count("tower_flash_messages_dropped_total", n);
 }
 
+/// Messages of whole clients a bounded store evicted to make room for a write.
+pub(crate) fn evicted(clients: usize, messages: usize) {
+    if clients > 0 {
+        tracing::warn!(
+            clients,
+            messages,
+            "flash: memory store full, evicted the clients whose messages expire soonest"
+        );
+    }
+    record::count("tower_flash_messages_evicted_total", messages);
+}
+
+/// Stored messages that could not be decoded (already removed by the take that found them).
+pub(crate) fn undecodable(error: &StoreError) {
+    tracing::error!(%error, "flash: a stored message could not be decoded and was dropped");
+    record::count("tower_flash_messages_undecodable_total", 1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

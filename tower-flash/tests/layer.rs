@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, StatusCode};
@@ -1144,4 +1145,140 @@ async fn regression_prefetch_and_prerender_requests_never_consume_messages() {
         }
     }
     assert!(consumed.is_empty(), "consumed by {consumed:?}");
+}
+
+/// Issue 11, defect 6: `OnStoreError::Fail` is about the request's own writes. Reads that
+/// fail at the end of a request (htmx delivery, carrying scoped messages on) degrade; they
+/// used to turn the response into a 500.
+#[tokio::test]
+async fn regression_failed_reads_at_the_end_of_a_request_are_no_500_under_fail() {
+    let client = Client::new(&app(layer(MemoryStore::new())));
+    client
+        .run(|flash| async move { flash.info("pending").unwrap() })
+        .await;
+    let broken = client
+        .with_app(&app(layer(Down)
+            .on_store_error(OnStoreError::Fail)
+            .scope_to_redirects()
+            .deliver_to_htmx(tower_flash::HtmxDelivery::default())))
+        .await;
+
+    let req = Request::get("/fragment")
+        .header("hx-request", "true")
+        .body(Body::empty())
+        .unwrap();
+    let res = broken
+        .send(common::with_job(req, |_flash| async {
+            "<p>fragment</p>".into_response()
+        }))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "htmx delivery that cannot read"
+    );
+
+    let res = broken
+        .respond_at("/save", |_flash| async {
+            axum::response::Redirect::to("/done").into_response()
+        })
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a redirect that cannot carry scoped messages on"
+    );
+
+    // Its own write failing is still a 500.
+    let (_, res) = broken
+        .run_with_response(|flash| async move { flash.info("x").unwrap() })
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// Issue 11, C: a response that showed messages must not be kept by a shared cache and
+/// served to someone else; the handler's own `Cache-Control` wins.
+#[tokio::test]
+async fn responses_that_show_messages_are_not_cacheable() {
+    for via in [common::Via::Oneshot, common::Via::Http] {
+        let client = Client::via(via, &app(layer(MemoryStore::new()))).await;
+        let cache_control = |res: &http::Response<Body>| {
+            res.headers()
+                .get(http::header::CACHE_CONTROL)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+
+        let (_, res) = client
+            .run_with_response(|flash| async move { flash.take_all().await.len() })
+            .await;
+        assert_eq!(cache_control(&res), None, "{via:?}: nothing shown");
+
+        client
+            .run(|flash| async move { flash.info("secret").unwrap() })
+            .await;
+        let (_, res) = client
+            .run_with_response(|flash| async move { flash.take_all().await.len() })
+            .await;
+        assert_eq!(
+            cache_control(&res).as_deref(),
+            Some("no-store"),
+            "{via:?}: take"
+        );
+
+        client
+            .run(|flash| async move { flash.info("secret").unwrap() })
+            .await;
+        let (_, res) = client
+            .run_with_response(|flash| async move { flash.peek().await.len() })
+            .await;
+        assert_eq!(
+            cache_control(&res).as_deref(),
+            Some("no-store"),
+            "{via:?}: peek"
+        );
+
+        let res = client
+            .respond_at("/read", |flash| async move {
+                flash.take_all().await;
+                (
+                    [(http::header::CACHE_CONTROL, "private, max-age=5")],
+                    "page",
+                )
+                    .into_response()
+            })
+            .await;
+        assert_eq!(
+            cache_control(&res).as_deref(),
+            Some("private, max-age=5"),
+            "{via:?}: the handler's own"
+        );
+    }
+}
+
+/// Issue 11: the memory store's byte bound, filled by visitors without a cookie whose
+/// requests push, must not lock everyone else out: the clients expiring soonest make room.
+#[tokio::test]
+async fn a_flood_of_cookieless_writers_cannot_lock_others_out_of_the_memory_store() {
+    let store = MemoryStore::with_max_bytes(64 * 1024);
+    let router = app(layer(store.clone()));
+    for i in 0..400 {
+        let visitor = Client::new(&router);
+        visitor
+            .run(move |flash| async move {
+                flash
+                    .info(format!("failed login {i:03} {}", "x".repeat(200)))
+                    .unwrap()
+            })
+            .await;
+        assert!(
+            visitor.cookie().is_some(),
+            "visitor {i}: its write was stored"
+        );
+    }
+    assert!(store.bytes() <= 64 * 1024);
+    let someone = Client::new(&router);
+    someone
+        .run(|flash| async move { flash.success("Saved").unwrap() })
+        .await;
+    assert_eq!(someone.take_texts().await, ["Saved"]);
 }

@@ -25,8 +25,14 @@ const CLIENT_OVERHEAD: usize = 128;
 /// - Expired queues are reclaimed lazily on access, and each shard is swept whenever it has
 ///   seen as many operations as it holds clients, so the cost stays O(1) amortised and dead
 ///   clients never pile up.
-/// - Memory is bounded ([`MemoryStore::with_max_bytes`], 64 MiB by default): a write that
-///   would go past the bound fails with [`StoreError::Full`] and changes nothing.
+/// - Memory is bounded ([`MemoryStore::with_max_bytes`], 64 MiB by default). A write that
+///   would go past the bound first evicts other clients, those whose messages expire
+///   soonest, down to 7/8 of the bound (logged, and counted in
+///   `tower_flash_messages_evicted_total`): a flood of writes cannot lock every client
+///   out, at the price of the oldest pending messages. Only a write that cannot fit even
+///   then (one client's messages larger than the bound's share) fails with
+///   [`StoreError::Full`] and changes nothing. For untrusted traffic at scale, prefer
+///   Redis with a `maxmemory` policy.
 ///
 /// Cloning is cheap and shares the messages, so a background task can push through a clone
 /// of the store handed to the layer. Messages do not survive a restart and are not shared
@@ -161,9 +167,20 @@ impl MemoryStore {
         let added: usize = messages.iter().map(message_bytes).sum();
         let new_client = !shard.clients.contains_key(id);
         let needed = added + if new_client { CLIENT_OVERHEAD } else { 0 };
-        if shard.bytes + needed > self.inner.max_bytes_per_shard {
+        let max = self.inner.max_bytes_per_shard;
+        if shard.bytes + needed > max {
             shard.sweep(now);
-            if shard.bytes + needed > self.inner.max_bytes_per_shard {
+            if shard.bytes + needed > max {
+                // Refusing every write once the bound is reached would let a flood of
+                // writes (cookieless visitors whose requests push, say) deny service to
+                // everyone: make room by evicting the clients whose messages expire
+                // soonest, down to 7/8 of the bound so that evictions stay rare.
+                let target = max - max / 8;
+                if needed <= target {
+                    shard.evict_for(id, needed, target);
+                }
+            }
+            if shard.bytes + needed > max {
                 return Err(StoreError::Full("memory store byte bound reached"));
             }
         }
@@ -285,6 +302,31 @@ impl Shard {
         if self.clients.get(id).is_some_and(|q| q.expires_at <= now) {
             self.remove(id);
         }
+    }
+
+    /// Evicts whole clients other than `keep`, soonest to expire first, until `needed`
+    /// more bytes fit under `target`.
+    fn evict_for(&mut self, keep: &ClientId, needed: usize, target: usize) {
+        let mut by_expiry: Vec<(Instant, ClientId)> = self
+            .clients
+            .iter()
+            .filter(|(id, _)| *id != keep)
+            .map(|(id, queue)| (queue.expires_at, id.clone()))
+            .collect();
+        by_expiry.sort_unstable_by_key(|(expires_at, _)| *expires_at);
+        let (mut clients, mut messages) = (0, 0);
+        for (_, id) in by_expiry {
+            if self.bytes + needed <= target {
+                break;
+            }
+            if let Some(queue) = self.clients.remove(&id) {
+                self.bytes -= queue.bytes;
+                clients += 1;
+                messages += queue.messages.len()
+                    + queue.leases.iter().map(|l| l.messages.len()).sum::<usize>();
+            }
+        }
+        crate::telemetry::evicted(clients, messages);
     }
 
     fn sweep(&mut self, now: Instant) {
@@ -473,31 +515,53 @@ mod tests {
         assert_eq!(store.bytes(), 0, "byte accounting drifted");
     }
 
+    /// Issue 11: the byte bound filled by a flood of clients (cookieless visitors whose
+    /// requests push) used to refuse every later write, for everyone.
     #[test]
-    fn byte_bound_refuses_writes_and_changes_nothing() {
+    fn regression_a_full_byte_bound_evicts_the_soonest_to_expire_instead_of_refusing_everyone() {
         let store = MemoryStore::with_max_bytes(SHARDS * 2_000);
         let text = "z".repeat(500);
         block_on(async {
-            let mut refused = 0;
-            for _ in 0..200 {
+            let first = ClientId::random();
+            store
+                .push(&first, &[Message::new(Level::Info, "oldest")], &opts(1_000))
+                .await
+                .unwrap();
+            let mut last = None;
+            for _ in 0..400 {
                 let id = ClientId::random();
-                match store
-                    .push(
-                        &id,
-                        &[Message::new(Level::Info, text.clone())],
-                        &opts(60_000),
-                    )
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(StoreError::Full(_)) => {
-                        refused += 1;
-                        assert!(store.peek(&id).await.unwrap().is_empty());
-                    }
-                    Err(e) => panic!("unexpected {e}"),
-                }
+                let message = Message::new(Level::Info, text.clone());
+                store.push(&id, &[message], &opts(60_000)).await.unwrap();
+                assert!(store.bytes() <= SHARDS * 2_000, "the bound holds");
+                last = Some(id);
             }
-            assert!(refused > 0, "the bound never applied");
+            let last = last.unwrap();
+            assert_eq!(
+                store.peek(&last).await.unwrap().len(),
+                1,
+                "the newest is kept"
+            );
+            assert!(
+                store.peek(&first).await.unwrap().is_empty(),
+                "the one expiring soonest went first"
+            );
+            assert!(store.clients() < 400, "some were evicted");
+
+            // One write larger than the bound's share can never fit: refused, nothing
+            // changed, nobody evicted for it.
+            let clients = store.clients();
+            let huge = Message::new(Level::Info, "h".repeat(4_000));
+            let id = ClientId::random();
+            assert!(matches!(
+                store.push(&id, &[huge], &opts(60_000)).await,
+                Err(StoreError::Full(_))
+            ));
+            assert!(store.peek(&id).await.unwrap().is_empty());
+            assert_eq!(
+                store.clients(),
+                clients,
+                "nobody evicted for a write that cannot fit"
+            );
         });
         assert!(store.bytes() <= SHARDS * 2_000);
     }

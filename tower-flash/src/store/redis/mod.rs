@@ -712,7 +712,7 @@ fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
         .filter_map(|bytes| match Message::decode(bytes) {
             Ok(message) => Some(message),
             Err(error) => {
-                tracing::warn!(%error, "flash: skipping a stored message that does not decode");
+                crate::telemetry::undecodable(&error);
                 None
             }
         })
