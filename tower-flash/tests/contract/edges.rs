@@ -288,3 +288,48 @@ fn now_ms() -> u64 {
         .unwrap()
         .as_millis() as u64
 }
+
+/// htmx delivery as a browser receives it (in the over-HTTP run, through a real listener):
+/// with confirmation, an empty 200 whose messages ride in `HX-Trigger` is sent whole, so
+/// they are gone; the header is ASCII and decodes to the exact text; a response that
+/// navigates away (`HX-Redirect`) leaves the messages for the page that follows.
+pub async fn htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_alone<
+    F: Fixture,
+>(
+    fx: &F,
+) {
+    let flash_layer = layer(fx)
+        .confirm_delivery()
+        .deliver_to_htmx(tower_flash::HtmxDelivery::default());
+    let client = browser(fx, &app(flash_layer)).await;
+    let htmx = |respond: fn() -> Response| {
+        let req = http::Request::get("/fragment")
+            .header("hx-request", "true")
+            .body(Body::empty())
+            .unwrap();
+        crate::common::with_job(req, move |_flash| async move { respond() })
+    };
+
+    seed(&client, &["Café ✓ Привет"]).await;
+    let res = client.send(htmx(|| StatusCode::OK.into_response())).await;
+    let trigger = res
+        .headers()
+        .get("hx-trigger")
+        .expect("delivered in HX-Trigger");
+    assert!(trigger.as_bytes().is_ascii(), "{trigger:?}");
+    let value: serde_json::Value = serde_json::from_slice(trigger.as_bytes()).unwrap();
+    assert_eq!(value["flash"][0]["text"], "Café ✓ Привет");
+    assert!(
+        settled_texts(&client).await.is_empty(),
+        "delivered by an empty 200: confirmed, never shown again"
+    );
+
+    seed(&client, &["after the redirect"]).await;
+    let res = client
+        .send(htmx(|| {
+            (StatusCode::OK, [("hx-redirect", "/next")]).into_response()
+        }))
+        .await;
+    assert!(res.headers().get("hx-trigger").is_none());
+    assert_eq!(settled_texts(&client).await, ["after the redirect"]);
+}

@@ -117,8 +117,11 @@ macro_rules! store_contract_tests {
                 scoped_messages_fall_back_to_any_path,
                 off_site_redirects_do_not_scope,
                 expired_messages_are_never_delivered,
+                scoping_resolves_locations_as_browsers_do,
+                scoping_under_nest_compares_full_paths,
                 regression_keep_under_confirmation_puts_messages_back_once,
-                regression_kept_messages_follow_the_next_redirect
+                regression_kept_messages_follow_the_next_redirect,
+                htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_alone
             );
         }
     };
@@ -179,7 +182,8 @@ macro_rules! store_contract_tests {
             regression_kept_messages_follow_the_next_redirect,
             regression_leased_messages_outlive_a_ttl_shorter_than_the_lease,
             regression_durations_past_any_range_are_clamped,
-            regression_deeply_nested_data_is_refused_or_delivered_never_dropped
+            regression_deeply_nested_data_is_refused_or_delivered_never_dropped,
+            htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_alone
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {
