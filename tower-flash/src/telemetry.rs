@@ -7,6 +7,8 @@
 //! | `tower_flash_messages_delivered_total` | counter | | messages handed to handlers by takes (and to htmx) |
 //! | `tower_flash_messages_expired_total` | counter | | messages taken past their own time to live, never delivered |
 //! | `tower_flash_messages_dropped_total` | counter | | oldest messages dropped to keep a client within `max_messages` |
+//! | `tower_flash_messages_evicted_total` | counter | | messages of whole clients the memory store evicted to make room when its byte bound was reached |
+//! | `tower_flash_messages_undecodable_total` | counter | | stored messages that could not be decoded (dropped, logged at error level) |
 //! | `tower_flash_store_errors_total` | counter | `op` | failed store calls |
 //! | `tower_flash_store_duration_seconds` | histogram | `op` | store call latency |
 //!
