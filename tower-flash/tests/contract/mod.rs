@@ -76,56 +76,20 @@ impl Fixture for MemoryStore {
     }
 }
 
-/// Instantiates every contract case as a `#[tokio::test]` for the fixture expression.
+/// Instantiates every contract case as a `#[tokio::test]` for the fixture expression;
+/// `store_contract_tests!(over_http <fixture>)` instantiates the request-level cases again,
+/// in a module `over_http`, through a real listener and a real HTTP client: what a server
+/// does with a response body (how much of it it polls) shows only there.
 #[macro_export]
 macro_rules! store_contract_tests {
-    // The request-level cases again, through a real listener and a real HTTP client: what
-    // a server does with a response body (how much of it it polls) shows only there.
     (over_http $fixture:expr) => {
         mod over_http {
             use super::*;
-            $crate::store_contract_tests!(@cases $crate::contract::OverHttp::wrap($fixture);
-                push_returns_count_and_take_all_keeps_push_order,
-                push_all_pushes_several_in_order_all_or_nothing,
-                take_kind_removes_only_that_kind,
-                take_all_returns_everything_grouped_and_removes_it,
-                take_sees_what_this_request_pushed,
-                order_is_kept_across_requests,
-                now_is_visible_to_this_request_only,
-                peek_does_not_consume,
-                keep_puts_taken_messages_back_in_order,
-                discard_drops_unsent_messages,
-                clear_deletes_everything_stored,
-                limits_give_typed_errors_and_leave_the_store_unchanged,
-                min_level_drops_lower_levels,
-                structured_data_round_trips,
-                stacked_layers_neither_double_store_nor_lose,
-                two_instances_share_one_store,
-                isolation_across_hundreds_of_concurrent_clients,
-                race_through_requests_deliver_each_message_once,
-                default_mode_a_failing_view_consumes_its_messages,
-                confirmed_messages_come_back_after_a_5xx_in_order,
-                confirmed_messages_come_back_after_a_panic,
-                confirmed_messages_come_back_after_a_body_error,
-                confirmed_messages_are_gone_after_a_successful_read,
-                confirmed_messages_are_confirmed_by_bodiless_responses,
-                confirmed_keep_then_5xx_puts_messages_back_once,
-                confirmed_clear_deletes_leased_messages,
-                scoped_messages_are_read_only_by_the_redirect_target,
-                scoped_messages_follow_a_redirect_chain,
-                scoped_messages_of_interleaved_tabs_stay_apart,
-                scoped_messages_fall_back_to_any_path,
-                off_site_redirects_do_not_scope,
-                expired_messages_are_never_delivered,
-                scoping_resolves_locations_as_browsers_do,
-                scoping_under_nest_compares_full_paths,
-                regression_keep_under_confirmation_puts_messages_back_once,
-                regression_kept_messages_follow_the_next_redirect,
-                htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_alone
-            );
+            $crate::store_contract_tests!(@request_level $crate::contract::OverHttp::wrap($fixture));
         }
     };
-    ($fixture:expr) => {
+    // Cases that go through requests: they run in process and over HTTP.
+    (@request_level $fixture:expr) => {
         $crate::store_contract_tests!(@cases $fixture;
             push_returns_count_and_take_all_keeps_push_order,
             push_all_pushes_several_in_order_all_or_nothing,
@@ -144,19 +108,8 @@ macro_rules! store_contract_tests {
             structured_data_round_trips,
             stacked_layers_neither_double_store_nor_lose,
             two_instances_share_one_store,
-            store_restore_puts_messages_at_the_front,
-            store_cap_drops_oldest_and_reports_it,
-            store_clear_and_empty_reads,
             isolation_across_hundreds_of_concurrent_clients,
-            race_concurrent_takes_deliver_each_message_once,
-            race_pushes_against_takes_lose_nothing,
             race_through_requests_deliver_each_message_once,
-            store_lease_hides_messages_until_given_back_in_order,
-            store_release_deletes_leased_messages,
-            store_expired_leases_are_reclaimed_in_order,
-            store_race_leased_takes_deliver_each_message_once,
-            store_scoped_messages_reach_only_their_target,
-            store_rescope_carries_bound_messages_on,
             default_mode_a_failing_view_consumes_its_messages,
             confirmed_messages_come_back_after_a_5xx_in_order,
             confirmed_messages_come_back_after_a_panic,
@@ -176,11 +129,9 @@ macro_rules! store_contract_tests {
             scoping_resolves_locations_as_browsers_do,
             scoping_under_nest_compares_full_paths,
             expired_messages_are_never_delivered,
-            regression_responses_sent_whole_confirm_their_delivery,
             regression_keep_under_confirmation_puts_messages_back_once,
             regression_keep_then_a_client_that_hangs_up_puts_messages_back_once,
             regression_kept_messages_follow_the_next_redirect,
-            regression_leased_messages_outlive_a_ttl_shorter_than_the_lease,
             regression_durations_past_any_range_are_clamped,
             regression_deeply_nested_data_is_refused_or_delivered_never_dropped,
             htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_alone
@@ -194,6 +145,25 @@ macro_rules! store_contract_tests {
                 $crate::contract::$case(&fixture).await;
             }
         )*
+    };
+    ($fixture:expr) => {
+        // Cases on the Store API, and those that set up their own real listener.
+        $crate::store_contract_tests!(@cases $fixture;
+            store_restore_puts_messages_at_the_front,
+            store_cap_drops_oldest_and_reports_it,
+            store_clear_and_empty_reads,
+            race_concurrent_takes_deliver_each_message_once,
+            race_pushes_against_takes_lose_nothing,
+            store_lease_hides_messages_until_given_back_in_order,
+            store_release_deletes_leased_messages,
+            store_expired_leases_are_reclaimed_in_order,
+            store_race_leased_takes_deliver_each_message_once,
+            store_scoped_messages_reach_only_their_target,
+            store_rescope_carries_bound_messages_on,
+            regression_responses_sent_whole_confirm_their_delivery,
+            regression_leased_messages_outlive_a_ttl_shorter_than_the_lease
+        );
+        $crate::store_contract_tests!(@request_level $fixture);
     };
 }
 
