@@ -44,6 +44,15 @@ pub fn app(layer: FlashLayer) -> Router {
     app_with(Router::new(), layer)
 }
 
+/// The test app with tower-http's `CatchPanicLayer` inside the flash layer: a job that
+/// panics is answered 500, and the flash layer sees that 500.
+pub fn app_catching_panics(layer: FlashLayer) -> Router {
+    Router::new()
+        .fallback(run_job)
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(layer)
+}
+
 /// The test app with `routes` of its own; every other path executes the request's job.
 pub fn app_with(routes: Router, layer: FlashLayer) -> Router {
     routes.fallback(run_job).layer(layer)

@@ -1,0 +1,565 @@
+//! Reference-model test (issue 12, part 1): random sequences of requests from several
+//! clients (push, push-then-take, take all, take and keep, take by kind, peek, push then
+//! discard, clear, htmx requests, background sends to a user), each answered with a random
+//! outcome (a page, an empty 200, a redirect to one of three paths, a 5xx, a panic), under
+//! the layer configurations that change delivery (default, confirmed, scoped,
+//! confirmed + scoped + htmx, htmx, confirmed + identity by user), run through the real
+//! tower service and checked step by step against a small model of what the README
+//! promises; at the end every client reads everything left, so a lost or duplicated
+//! message fails too. proptest shrinks a failing sequence to a minimal one. Body errors and
+//! client disconnects give back in the background and are left to the example tests.
+//!
+//! `MODEL_CASES` sets the number of sequences per configuration and store (default 1,400
+//! on memory and 300 on Redis per configuration: 10,200 sequences of 1 to 23 requests in
+//! all, about a minute here); the long run in VERIFICATION.md sets it much higher.
+//!
+//! The model: per client, a queue of messages in push order, each maybe bound to a path
+//! (redirect scoping). A take at a path returns, in order, the queued messages it may read
+//! (unbound, or bound to that path) and removes them; what a request keeps goes back to the
+//! front; with delivery confirmation a 5xx puts what the request took back at the front;
+//! a redirect under scoping binds the request's pushes and kept messages to its target and
+//! carries on the messages bound to the request's own path that it did not read.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Request, StatusCode};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
+use tower_flash::{ClientId, Flash, FlashLayer, HtmxDelivery, Level, MemoryStore, Message, Store};
+
+use common::{Client, key, with_job};
+
+const CLIENTS: usize = 3;
+const PATHS: [&str; 3] = ["/a", "/b", "/c"];
+const KINDS: [&str; 2] = ["info", "error"];
+
+/// A layer configuration that changes delivery.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    confirmed: bool,
+    scoped: bool,
+    htmx: bool,
+    by_user: bool,
+}
+
+const MODES: [Mode; 6] = [
+    Mode {
+        confirmed: false,
+        scoped: false,
+        htmx: false,
+        by_user: false,
+    },
+    Mode {
+        confirmed: true,
+        scoped: false,
+        htmx: false,
+        by_user: false,
+    },
+    Mode {
+        confirmed: false,
+        scoped: true,
+        htmx: false,
+        by_user: false,
+    },
+    Mode {
+        confirmed: true,
+        scoped: true,
+        htmx: true,
+        by_user: false,
+    },
+    Mode {
+        confirmed: false,
+        scoped: false,
+        htmx: true,
+        by_user: false,
+    },
+    Mode {
+        confirmed: true,
+        scoped: false,
+        htmx: false,
+        by_user: true,
+    },
+];
+
+/// How a request's handler answers.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Page,
+    Empty,
+    RedirectTo(usize),
+    ServerError,
+    /// The handler panics after doing its work (`CatchPanicLayer` inside answers 500).
+    Panic,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Push messages of these kinds; with `then_take`, take everything in the same request.
+    Push {
+        kinds: Vec<usize>,
+        then_take: bool,
+    },
+    TakeAll {
+        keep: bool,
+    },
+    TakeKind {
+        kind: usize,
+    },
+    Peek,
+    /// Push, then discard: nothing is written.
+    PushDiscard,
+    Clear,
+    /// An htmx request whose handler reads nothing.
+    Htmx,
+    /// A background job sends to the client (identity by user only).
+    Send,
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    client: usize,
+    path: usize,
+    op: Op,
+    answer: Answer,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let op = prop_oneof![
+        3 => (prop::collection::vec(0..KINDS.len(), 1..4), any::<bool>())
+            .prop_map(|(kinds, then_take)| Op::Push { kinds, then_take }),
+        3 => any::<bool>().prop_map(|keep| Op::TakeAll { keep }),
+        1 => (0..KINDS.len()).prop_map(|kind| Op::TakeKind { kind }),
+        1 => Just(Op::Peek),
+        1 => Just(Op::PushDiscard),
+        1 => Just(Op::Clear),
+        2 => Just(Op::Htmx),
+        1 => Just(Op::Send),
+    ];
+    let answer = prop_oneof![
+        3 => Just(Answer::Page),
+        1 => Just(Answer::Empty),
+        2 => (0..PATHS.len()).prop_map(Answer::RedirectTo),
+        1 => Just(Answer::ServerError),
+        1 => Just(Answer::Panic),
+    ];
+    (0..CLIENTS, 0..PATHS.len(), op, answer).prop_map(|(client, path, op, answer)| Step {
+        client,
+        path,
+        op,
+        answer,
+    })
+}
+
+/// A message as the model knows it.
+#[derive(Clone, Debug, PartialEq)]
+struct Model {
+    text: String,
+    kind: usize,
+    bound: Option<usize>,
+}
+
+#[derive(Default)]
+struct World {
+    queues: Vec<Vec<Model>>,
+    next: usize,
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            queues: vec![Vec::new(); CLIENTS],
+            next: 0,
+        }
+    }
+
+    fn fresh(&mut self, client: usize, kind: usize) -> Model {
+        self.next += 1;
+        Model {
+            text: format!("c{client} m{}", self.next),
+            kind,
+            bound: None,
+        }
+    }
+
+    /// Removes and returns what a take at `path` (of `kind`, if any) may read.
+    fn take(&mut self, client: usize, path: usize, kind: Option<usize>, mode: Mode) -> Vec<Model> {
+        let queue = std::mem::take(&mut self.queues[client]);
+        let (taken, rest): (Vec<Model>, Vec<Model>) = queue.into_iter().partition(|m| {
+            kind.is_none_or(|k| m.kind == k) && (!mode.scoped || m.bound.is_none_or(|b| b == path))
+        });
+        self.queues[client] = rest;
+        taken
+    }
+
+    fn visible(&self, client: usize, path: usize, mode: Mode) -> Vec<Model> {
+        self.queues[client]
+            .iter()
+            .filter(|m| !mode.scoped || m.bound.is_none_or(|b| b == path))
+            .cloned()
+            .collect()
+    }
+
+    fn to_front(&mut self, client: usize, mut messages: Vec<Model>) {
+        messages.append(&mut self.queues[client]);
+        self.queues[client] = messages;
+    }
+}
+
+/// What one request observed.
+#[derive(Default, Debug)]
+struct Seen {
+    texts: Vec<String>,
+}
+
+fn texts(models: &[Model]) -> Vec<String> {
+    models.iter().map(|m| m.text.clone()).collect()
+}
+
+fn layer(store: impl Store, mode: Mode) -> FlashLayer {
+    let mut layer = FlashLayer::new(store, key()).secure(false);
+    if mode.confirmed {
+        layer = layer.confirm_delivery();
+    }
+    if mode.scoped {
+        layer = layer.scope_to_redirects();
+    }
+    if mode.htmx {
+        layer = layer.deliver_to_htmx(HtmxDelivery::default().max_header_bytes(16 * 1024));
+    }
+    if mode.by_user {
+        layer = layer.identify(common::user_from_header);
+    }
+    layer
+}
+
+fn respond(answer: Answer) -> Response {
+    match answer {
+        Answer::Page => "page".into_response(),
+        Answer::Empty => StatusCode::OK.into_response(),
+        Answer::RedirectTo(to) => Redirect::to(PATHS[to]).into_response(),
+        Answer::ServerError => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Answer::Panic => std::panic::panic_any(VIEW_PANIC),
+    }
+}
+
+/// Runs one sequence against a fresh world and checks every observation.
+async fn run_sequence(
+    store: impl Store + Clone,
+    mode: Mode,
+    steps: &[Step],
+    run: u64,
+) -> Result<(), TestCaseError> {
+    let flash_layer = layer(store, mode);
+    let sender = flash_layer.sender();
+    let router = common::app_catching_panics(flash_layer);
+    let browsers: Vec<Client> = (0..CLIENTS).map(|_| Client::new(&router)).collect();
+    // Users are named per run so that runs on one Redis never meet.
+    let user = |client: usize| format!("{run}x{client}");
+    let mut world = World::new();
+    for (i, step) in steps.iter().enumerate() {
+        let client = step.client;
+        let path = step.path;
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let sink = seen.clone();
+        let answer = step.answer;
+        let op = step.op.clone();
+        let kinds_now: Vec<Model> = match &op {
+            Op::Push { kinds, .. } => kinds.iter().map(|&k| world.fresh(client, k)).collect(),
+            Op::PushDiscard => vec![world.fresh(client, 0)],
+            _ => Vec::new(),
+        };
+        if let Op::Send = op {
+            if !mode.by_user {
+                continue;
+            }
+            let message = world.fresh(client, 0);
+            let id = ClientId::new(&format!("user:{}", user(client))).unwrap();
+            sender
+                .send(&id, Message::new(Level::Info, message.text.clone()))
+                .await
+                .unwrap();
+            world.queues[client].push(message);
+            continue;
+        }
+        let pushed = kinds_now.clone();
+        let job = move |flash: Flash| async move {
+            let record = |texts: Vec<String>| sink.lock().unwrap().texts = texts;
+            match op {
+                Op::Push { then_take, .. } => {
+                    for m in &pushed {
+                        flash.push(KINDS[m.kind], m.text.clone()).unwrap();
+                    }
+                    if then_take {
+                        record(
+                            flash
+                                .take_all()
+                                .await
+                                .texts()
+                                .iter()
+                                .map(|t| t.to_string())
+                                .collect(),
+                        );
+                    }
+                }
+                Op::TakeAll { keep } => {
+                    record(
+                        flash
+                            .take_all()
+                            .await
+                            .texts()
+                            .iter()
+                            .map(|t| t.to_string())
+                            .collect(),
+                    );
+                    if keep {
+                        flash.keep();
+                    }
+                }
+                Op::TakeKind { kind } => {
+                    record(
+                        flash
+                            .take(KINDS[kind])
+                            .await
+                            .texts()
+                            .iter()
+                            .map(|t| t.to_string())
+                            .collect(),
+                    );
+                }
+                Op::Peek => {
+                    record(
+                        flash
+                            .peek()
+                            .await
+                            .texts()
+                            .iter()
+                            .map(|t| t.to_string())
+                            .collect(),
+                    );
+                }
+                Op::PushDiscard => {
+                    flash.info(pushed[0].text.clone()).unwrap();
+                    flash.discard();
+                }
+                Op::Clear => flash.clear().await.unwrap(),
+                Op::Htmx | Op::Send => {}
+            }
+            respond(answer)
+        };
+        let mut req = Request::get(PATHS[path]).body(Body::empty()).unwrap();
+        if matches!(step.op, Op::Htmx) {
+            req.headers_mut()
+                .insert("hx-request", "true".parse().unwrap());
+        }
+        if mode.by_user {
+            req.headers_mut()
+                .insert("x-user", user(client).parse().unwrap());
+        }
+        let res = browsers[client].send(with_job(req, job)).await;
+        let observed = seen.lock().unwrap().texts.clone();
+        let trigger: Vec<String> = res
+            .headers()
+            .get("hx-trigger")
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v.as_bytes()).ok())
+            .and_then(|v| v["flash"].as_array().cloned())
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["text"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        // The model's answer.
+        let failed = matches!(answer, Answer::ServerError | Answer::Panic);
+        let redirect = match answer {
+            Answer::RedirectTo(to) if mode.scoped => Some(to),
+            _ => None,
+        };
+        let mut expected = Vec::new();
+        let mut taken_back = Vec::new(); // what goes back to the front at the end
+        let mut written = Vec::new(); // this request's pushes, written at the end
+        match &step.op {
+            Op::Push { then_take, .. } => {
+                if *then_take {
+                    let mut got = world.take(client, path, None, mode);
+                    expected = texts(&got);
+                    expected.extend(texts(&kinds_now));
+                    if mode.confirmed && failed {
+                        taken_back.append(&mut got);
+                    }
+                } else {
+                    written = kinds_now.clone();
+                }
+            }
+            Op::TakeAll { keep } => {
+                let got = world.take(client, path, None, mode);
+                expected = texts(&got);
+                if *keep || (mode.confirmed && failed) {
+                    taken_back = got;
+                }
+            }
+            Op::TakeKind { kind } => {
+                let got = world.take(client, path, Some(*kind), mode);
+                expected = texts(&got);
+                if mode.confirmed && failed {
+                    taken_back = got;
+                }
+            }
+            Op::Peek => expected = texts(&world.visible(client, path, mode)),
+            Op::Clear => world.queues[client].clear(),
+            Op::PushDiscard | Op::Send => {}
+            Op::Htmx => {
+                let delivers = mode.htmx && !failed && !matches!(answer, Answer::RedirectTo(_));
+                if delivers {
+                    let got = world.take(client, path, None, mode);
+                    prop_assert_eq!(&trigger, &texts(&got), "step {}: {:?} htmx", i, step);
+                } else {
+                    prop_assert!(
+                        trigger.is_empty(),
+                        "step {}: {:?}: no htmx delivery",
+                        i,
+                        step
+                    );
+                }
+            }
+        }
+        if !matches!(step.op, Op::Htmx) {
+            prop_assert!(
+                trigger.is_empty(),
+                "step {}: {:?}: no htmx delivery",
+                i,
+                step
+            );
+        }
+        prop_assert_eq!(&observed, &expected, "step {}: {:?}", i, step);
+        // The end of the request: a redirect under scoping binds what it writes and carries
+        // on what was bound to this path and not read.
+        if let Some(to) = redirect {
+            for m in written.iter_mut().chain(taken_back.iter_mut()) {
+                m.bound = Some(to);
+            }
+            for m in &mut world.queues[client] {
+                if m.bound == Some(path) {
+                    m.bound = Some(to);
+                }
+            }
+        }
+        world.queues[client].extend(written);
+        world.to_front(client, taken_back);
+    }
+    // Finally every client reads everything left, at every path: nothing lost, nothing twice.
+    for (client, browser) in browsers.iter().enumerate() {
+        for path in 0..PATHS.len() {
+            let mut req = Request::get(PATHS[path]).body(Body::empty()).unwrap();
+            if mode.by_user {
+                req.headers_mut()
+                    .insert("x-user", user(client).parse().unwrap());
+            }
+            let sink = Arc::new(Mutex::new(Vec::new()));
+            let out = sink.clone();
+            browser
+                .send(with_job(req, move |flash: Flash| async move {
+                    *out.lock().unwrap() = flash
+                        .take_all()
+                        .await
+                        .texts()
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect();
+                    "done".into_response()
+                }))
+                .await;
+            let got = sink.lock().unwrap().clone();
+            let want = texts(&world.take(client, path, None, mode));
+            prop_assert_eq!(
+                &got,
+                &want,
+                "final read of client {} at {}",
+                client,
+                PATHS[path]
+            );
+        }
+        prop_assert!(
+            world.queues[client].is_empty(),
+            "client {}: all read",
+            client
+        );
+    }
+    Ok(())
+}
+
+fn cases(default: u32) -> u32 {
+    std::env::var("MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The panics the model asks for are expected: keep them quiet (capturing a backtrace for
+/// each costs more than the request), and report every other one as usual.
+fn quiet_expected_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let expected = info
+            .payload()
+            .downcast_ref::<&str>()
+            .is_some_and(|m| *m == VIEW_PANIC);
+        if !expected {
+            default(info);
+        }
+    }));
+}
+
+const VIEW_PANIC: &str = "the view panicked after its work";
+
+fn check<S: Store + Clone>(runtime: &tokio::runtime::Runtime, store: S, default_cases: u32) {
+    quiet_expected_panics();
+    let run = std::sync::atomic::AtomicU64::new(0);
+    for mode in MODES {
+        let mut runner = TestRunner::new(RunnerConfig {
+            cases: cases(default_cases),
+            failure_persistence: None,
+            ..RunnerConfig::default()
+        });
+        let result = runner.run(&prop::collection::vec(step(), 1..24), |steps| {
+            let n = run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            runtime.block_on(run_sequence(store.clone(), mode, &steps, n))
+        });
+        if let Err(failure) = result {
+            panic!("{mode:?}: {failure}");
+        }
+    }
+}
+
+#[test]
+fn the_memory_store_behaves_as_the_model_says() {
+    check(&runtime(), MemoryStore::new(), 1_400);
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn redis_behaves_as_the_model_says() {
+    let server = common::redis_server::RedisServer::start();
+    let runtime = runtime();
+    let store = runtime
+        .block_on(tower_flash::RedisStore::connect_with(
+            &server.url(),
+            tower_flash::RedisOptions::default().timeout(std::time::Duration::from_secs(3)),
+        ))
+        .unwrap();
+    check(&runtime, store, 300);
+}
