@@ -205,7 +205,7 @@ impl World {
             .collect()
     }
 
-    fn to_front(&mut self, client: usize, mut messages: Vec<Model>) {
+    fn put_in_front(&mut self, client: usize, mut messages: Vec<Model>) {
         messages.append(&mut self.queues[client]);
         self.queues[client] = messages;
     }
@@ -451,12 +451,12 @@ async fn run_sequence(
             }
         }
         world.queues[client].extend(written);
-        world.to_front(client, taken_back);
+        world.put_in_front(client, taken_back);
     }
     // Finally every client reads everything left, at every path: nothing lost, nothing twice.
     for (client, browser) in browsers.iter().enumerate() {
-        for path in 0..PATHS.len() {
-            let mut req = Request::get(PATHS[path]).body(Body::empty()).unwrap();
+        for (path, at) in PATHS.iter().enumerate() {
+            let mut req = Request::get(*at).body(Body::empty()).unwrap();
             if mode.by_user {
                 req.headers_mut()
                     .insert("x-user", user(client).parse().unwrap());
@@ -477,13 +477,7 @@ async fn run_sequence(
                 .await;
             let got = sink.lock().unwrap().clone();
             let want = texts(&world.take(client, path, None, mode));
-            prop_assert_eq!(
-                &got,
-                &want,
-                "final read of client {} at {}",
-                client,
-                PATHS[path]
-            );
+            prop_assert_eq!(&got, &want, "final read of client {} at {}", client, at);
         }
         prop_assert!(
             world.queues[client].is_empty(),
