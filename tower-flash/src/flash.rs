@@ -1024,14 +1024,11 @@ impl Flash {
         state.target.is_some() && head.status.is_redirection() && self.may_have_id(&mut state)
     }
 
-    /// Whether the response shows messages, so that no cache may keep it.
-    pub(crate) fn delivered(&self) -> bool {
-        self.state().delivered
-    }
-
-    /// Whether the response body must confirm delivery when it ends.
-    pub(crate) fn holds_lease(&self) -> bool {
-        self.state().lease_open
+    /// What the response needs of the request, in one look: whether it shows messages
+    /// (then no cache may keep it) and whether its body must confirm delivery when it ends.
+    pub(crate) fn response_needs(&self) -> (bool, bool) {
+        let state = self.state();
+        (state.delivered, state.lease_open)
     }
 
     /// The messages of this request's lease were delivered: gone for good.

@@ -47,12 +47,13 @@ impl<F, B> ResponseFuture<F, B> {
 /// request leased messages. A response that showed messages is not stored by caches,
 /// unless the handler said otherwise.
 fn wrap<B: Body>(mut response: Response<B>, flash: Flash) -> Response<FlashBody<B>> {
-    if flash.delivered() && !response.headers().contains_key(CACHE_CONTROL) {
+    let (delivered, holds_lease) = flash.response_needs();
+    if delivered && !response.headers().contains_key(CACHE_CONTROL) {
         response
             .headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if flash.holds_lease() {
+    if holds_lease {
         let promised = promised_length(&response);
         response.map(|body| FlashBody::confirming(body, flash, promised))
     } else {
