@@ -166,13 +166,12 @@ fn targets(r: &Results) -> Vec<Target> {
     out
 }
 
-/// Writes the report (Markdown) and the chart (`chart` path, SVG).
+/// Writes the report (Markdown) and the chart (`chart` path, SVG). The report links the chart
+/// by `chart` as given, so give it relative to where the report is written (`bench/run.sh`
+/// writes BENCHMARKS.md at the root and the chart at `bench/benchmarks.svg`).
 pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
     draw(r, chart).map_err(|e| format!("chart: {e}"))?;
-    let chart_name = chart
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let chart_name = chart.to_string_lossy().into_owned();
     let mut md = String::new();
     let machine = r.extra.get("machine");
     let field = |name: &str| {
