@@ -95,3 +95,29 @@ async fn tls_by_ip_address_and_debug_redacts() {
         .await;
     assert_eq!(client.take_texts().await, ["over TLS"]);
 }
+
+/// Regression: `valkeys://` is `rediss://` under its Valkey name, but the custom root
+/// certificate applied to `rediss://` URLs only, so a `valkeys://` server signed by your own
+/// CA could not be reached.
+#[tokio::test]
+async fn valkeys_urls_use_tls_with_the_custom_root_certificate() {
+    let server = TlsRedis::start();
+    let url = format!("valkeys://localhost:{}/0", server.port);
+    assert!(
+        RedisStore::connect(&url).await.is_err(),
+        "connected without the CA: not verified, or not TLS"
+    );
+    let store = RedisStore::connect_with(
+        &url,
+        RedisOptions::default().root_certificate(server.pki.ca_pem.clone()),
+    )
+    .await
+    .unwrap();
+    let client = common::Client::new(&common::app(
+        tower_flash::FlashLayer::new(store, common::key()).secure(false),
+    ));
+    client
+        .run(|flash| async move { flash.info("over valkeys").unwrap() })
+        .await;
+    assert_eq!(client.take_texts().await, ["over valkeys"]);
+}

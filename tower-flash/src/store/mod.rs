@@ -46,7 +46,7 @@ mod tests {
 
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisOptions, RedisStore};
+pub use self::redis::{InvalidPrefix, RedisOptions, RedisStore, UnsupportedServer};
 
 /// How a batch is written: its time to live and the cap on the client's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
