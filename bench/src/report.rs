@@ -296,8 +296,14 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
             "Measured by `bash bench/memory.sh` (run of {}, commit {}) on each server the store \
              supports: 2000 clients with one pending message each, then with ten; bytes per \
              message from the growth of `used_memory`, the client's key included.\n",
-            by_server.get("date").and_then(|v| v.as_str()).unwrap_or("?"),
-            by_server.get("commit").and_then(|v| v.as_str()).unwrap_or("?"),
+            by_server
+                .get("date")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?"),
+            by_server
+                .get("commit")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?"),
         );
         let _ = writeln!(
             md,
@@ -307,8 +313,12 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
         let servers = by_server.get("servers").and_then(|v| v.as_array());
         for server in servers.into_iter().flatten() {
             let int = |field: &str| server.get(field).and_then(|v| v.as_u64()).unwrap_or(0);
-            let float =
-                |field: &str| server.get(field).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+            let float = |field: &str| {
+                server
+                    .get(field)
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(f64::NAN)
+            };
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {:.0} | {} | {:.0} | {} |",

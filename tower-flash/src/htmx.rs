@@ -69,14 +69,14 @@ impl HtmxDelivery {
                 self.event.clone(),
                 serde_json::to_value(&messages[..count]).unwrap_or(Value::Null),
             );
-            let Ok(text) = serde_json::to_string(&events) else {
+            let Ok(text) = serde_json::to_string(&events).map(|json| ascii_json(&json)) else {
                 break;
             };
             if text.len() > self.max_header_bytes {
                 break;
             }
-            // JSON escapes control characters; non-ASCII text is sent as UTF-8, which
-            // `from_bytes` accepts as obs-text.
+            // ASCII only: browsers read header bytes as Latin-1, so UTF-8 text would
+            // arrive garbled in the page (`Zoë` as `ZoÃ«`).
             let Ok(value) = HeaderValue::from_bytes(text.as_bytes()) else {
                 break;
             };
@@ -85,6 +85,26 @@ impl HtmxDelivery {
         }
         (best, fitted)
     }
+}
+
+/// `json` with every non-ASCII character written as a `\uXXXX` escape (UTF-16 units, so
+/// characters past U+FFFF become surrogate pairs). serde_json writes non-ASCII only inside
+/// strings, where the escape means the same character.
+fn ascii_json(json: &str) -> String {
+    use std::fmt::Write;
+
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+    }
+    out
 }
 
 /// The handler's own `HX-Trigger`: a JSON object, or comma-separated event names.
@@ -103,6 +123,20 @@ fn parse_existing(text: &str) -> Map<String, Value> {
 mod tests {
     use super::*;
     use crate::message::Level;
+
+    /// Regression: non-ASCII text went out as raw UTF-8, which browsers decode as Latin-1,
+    /// so toasts showed `Ã«` for `ë` (caught by the demo's browser test).
+    #[test]
+    fn non_ascii_text_is_sent_as_json_escapes() {
+        let text = "Zoë · ありがとう 👍";
+        let (header, fitted) =
+            HtmxDelivery::default().header(None, &[Message::new(Level::Info, text)]);
+        let header = header.unwrap();
+        assert_eq!(fitted, 1);
+        assert!(header.as_bytes().is_ascii(), "{header:?}");
+        let value: Value = serde_json::from_slice(header.as_bytes()).unwrap();
+        assert_eq!(value["flash"][0]["text"], text);
+    }
 
     #[test]
     fn merges_with_the_handlers_own_triggers_and_stays_bounded() {
