@@ -390,13 +390,15 @@ impl SentinelGroup {
             ),
             password,
         );
+        // A connection that times out on a loaded machine is one more try, not a failure.
         wait_until(
             "the replica to sync",
             Duration::from_secs(10),
-            || match redis::cmd("INFO")
-                .arg("replication")
-                .query::<String>(&mut replica.conn())
-            {
+            || match replica.try_conn().and_then(|mut conn| {
+                redis::cmd("INFO")
+                    .arg("replication")
+                    .query::<String>(&mut conn)
+            }) {
                 Ok(info) => info.contains("master_link_status:up"),
                 Err(_) => false,
             },
