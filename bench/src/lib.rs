@@ -1,6 +1,6 @@
 //! The benchmark tools of tower-flash:
 //!
-//! - [`server`]: the HTTP server of `BENCH_CONTRACT.md` (binary `bench-server`);
+//! - [`server`]: the HTTP server of `bench/CONTRACT.md` (binary `bench-server`);
 //! - [`client`]: a small keep-alive HTTP/1.1 client with a one-cookie jar, shared by the
 //!   black-box tests and the load generator;
 //! - [`load`]: the load generator's scenarios and measurements (binary `flash-load`);

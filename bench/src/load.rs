@@ -1,5 +1,5 @@
 //! The load generator: virtual users, each with its own cookie jar and keep-alive
-//! connections, running one scenario against any server of `BENCH_CONTRACT.md`, with
+//! connections, running one scenario against any server of `bench/CONTRACT.md`, with
 //! latencies in an HDR histogram and correctness counters.
 
 use std::collections::HashSet;

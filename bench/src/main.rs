@@ -1,4 +1,4 @@
-//! `bench-server`: the HTTP server of `BENCH_CONTRACT.md`, built on tower-flash.
+//! `bench-server`: the HTTP server of `bench/CONTRACT.md`, built on tower-flash.
 //!
 //! ```text
 //! bench-server [--addr 127.0.0.1:8080]

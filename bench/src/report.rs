@@ -166,13 +166,12 @@ fn targets(r: &Results) -> Vec<Target> {
     out
 }
 
-/// Writes the report (Markdown) and the chart (`chart` path, SVG).
+/// Writes the report (Markdown) and the chart (`chart` path, SVG). The report links the chart
+/// by `chart` as given, so give it relative to where the report is written (`bench/run.sh`
+/// writes BENCHMARKS.md at the root and the chart at `bench/benchmarks.svg`).
 pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
     draw(r, chart).map_err(|e| format!("chart: {e}"))?;
-    let chart_name = chart
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let chart_name = chart.to_string_lossy().into_owned();
     let mut md = String::new();
     let machine = r.extra.get("machine");
     let field = |name: &str| {
@@ -289,6 +288,49 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
             float("bytes_per_message_ten_per_client"),
             int("memory_usage_key_of_ten"),
         );
+    }
+    if let Some(by_server) = r.extra.get("memory-servers") {
+        let _ = writeln!(md, "\n## Redis memory per pending message, by server\n");
+        let _ = writeln!(
+            md,
+            "Measured by `bash bench/memory.sh` (run of {}, commit {}) on each server the store \
+             supports: 2000 clients with one pending message each, then with ten; bytes per \
+             message from the growth of `used_memory`, the client's key included.\n",
+            by_server
+                .get("date")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?"),
+            by_server
+                .get("commit")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?"),
+        );
+        let _ = writeln!(
+            md,
+            "| server | clients | element bytes | bytes per message, one per client | `MEMORY USAGE` of that key | bytes per message, ten per client | `MEMORY USAGE` of that key |\n\
+             |--------|---------|---------------|-----------------------------------|----------------------------|-----------------------------------|----------------------------|"
+        );
+        let servers = by_server.get("servers").and_then(|v| v.as_array());
+        for server in servers.into_iter().flatten() {
+            let int = |field: &str| server.get(field).and_then(|v| v.as_u64()).unwrap_or(0);
+            let float = |field: &str| {
+                server
+                    .get(field)
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(f64::NAN)
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.0} | {} | {:.0} | {} |",
+                server.get("server").and_then(|v| v.as_str()).unwrap_or("?"),
+                int("clients"),
+                int("element_bytes"),
+                float("bytes_per_message"),
+                int("memory_usage_one_key"),
+                float("bytes_per_message_ten_per_client"),
+                int("memory_usage_key_of_ten"),
+            );
+        }
     }
     if let Some(soak) = r.extra.get("soak") {
         let _ = writeln!(md, "\n## Soak\n");
@@ -407,6 +449,7 @@ mod tests {
 {"scenario":"bare","label":"memory","users":32,"seconds":1.0,"requests":100,"rps":100.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
 {"scenario":"cycle","label":"memory","users":32,"seconds":1.0,"requests":70,"rps":70.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
 {"kind":"memory","clients":10,"element_bytes":60,"bytes_per_message":150.0,"memory_usage_one_key":120}
+{"kind":"memory-servers","date":"2026-12-01T03:00Z","commit":"abc1234","servers":[{"server":"Valkey 9.1.2","clients":10,"element_bytes":60,"bytes_per_message":90.5,"memory_usage_one_key":80,"bytes_per_message_ten_per_client":70.0,"memory_usage_key_of_ten":700}]}
 "#;
 
     #[test]
@@ -417,6 +460,11 @@ mod tests {
         let chart = dir.path().join("chart.svg");
         let md = write(&results, &chart, "notes").unwrap();
         assert!(md.contains("| memory | cycle | 70 | 0.70 |"), "{md}");
+        assert!(
+            md.contains("| Valkey 9.1.2 | 10 | 60 | 90 | 80 | 70 | 700 |"),
+            "{md}"
+        );
+        assert!(md.contains(&format!("]({})", chart.display())), "{md}");
         assert!(
             md.contains("| cycle on memory | ≥ 0.60 × bare | 0.70 | yes |"),
             "{md}"

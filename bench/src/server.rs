@@ -1,4 +1,4 @@
-//! The benchmark server: exactly the routes of `BENCH_CONTRACT.md`.
+//! The benchmark server: exactly the routes of `bench/CONTRACT.md`.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Black-box checks of `bench-server` against `BENCH_CONTRACT.md`: the real binary, started
+//! Black-box checks of `bench-server` against `bench/CONTRACT.md`: the real binary, started
 //! on a free loopback port, driven over HTTP, on the memory store and on a real Redis, in
 //! every delivery and scope mode.
 

@@ -142,7 +142,10 @@ pub(crate) async fn htmx_like(
     flash: Flash,
 ) -> Result<String, tower_flash::Error> {
     let likes = state.likes.fetch_add(1, Ordering::Relaxed) + 1;
-    flash.success(format!("Thanks! That makes {likes}."))?;
+    // Not only ASCII: HX-Trigger is a header, and the text must still arrive intact.
+    flash.success(format!(
+        "Thanks! That makes {likes}. Merci · Danke · Спасибо"
+    ))?;
     Ok(likes.to_string())
 }
 

@@ -44,6 +44,25 @@ pub fn app(key: Key) -> Result<Router, minijinja::Error> {
 
 /// The whole app, its messages in `store` (a `RedisStore`, say).
 pub fn app_with(store: impl Store, key: Key) -> Result<Router, minijinja::Error> {
+    app_with_options(store, key, Options::default())
+}
+
+/// How the flash layer is set up, beyond its store and key.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Binds the messages of a request that redirects to the redirect's target
+    /// (`FLASH_SCOPE=redirect`): a page loaded meanwhile in another tab does not use them up.
+    /// Off by default, because the preview page's `keep` then leaves its messages bound to
+    /// the preview page instead of handing them to the guestbook.
+    pub scope_to_redirects: bool,
+}
+
+/// The whole app, its messages in `store`, with `options`.
+pub fn app_with_options(
+    store: impl Store,
+    key: Key,
+    options: Options,
+) -> Result<Router, minijinja::Error> {
     let state = AppState {
         templates: Arc::new(templates::environment()?),
         guestbook: Arc::default(),
@@ -62,6 +81,11 @@ pub fn app_with(store: impl Store, key: Key) -> Result<Router, minijinja::Error>
         // htmx requests get their messages in an HX-Trigger header (see /htmx); the header
         // is kept small so that proxies never refuse it.
         .deliver_to_htmx(HtmxDelivery::default().max_header_bytes(2048));
+    let flash = if options.scope_to_redirects {
+        flash.scope_to_redirects()
+    } else {
+        flash
+    };
     let router = Router::new()
         .route("/", get(handlers::show_guestbook))
         .route("/entries", post(handlers::sign_guestbook))

@@ -8,6 +8,8 @@
 //!   `--features redis`, `redis` (with `REDIS_URL`), `redis-cluster` (with `REDIS_URLS`,
 //!   comma-separated seed nodes) or `redis-sentinel` (with `REDIS_SENTINELS`, comma-separated
 //!   `host:port`, and `REDIS_MASTER`).
+//! - `FLASH_SCOPE=redirect` binds the messages of a redirecting request to the redirect's
+//!   target (see [`demo::Options`]); default `none`.
 //! - `RUST_LOG` sets the log filter (default `info`).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -60,15 +62,26 @@ async fn serve() -> Result<(), String> {
 /// The app on the store `FLASH_STORE` names.
 async fn app(key: Key) -> Result<Result<axum::Router, minijinja::Error>, String> {
     let store = std::env::var("FLASH_STORE").unwrap_or_default();
+    let options = demo::Options {
+        scope_to_redirects: match std::env::var("FLASH_SCOPE").as_deref() {
+            Ok("redirect") => true,
+            Ok("" | "none") | Err(_) => false,
+            Ok(other) => return Err(format!("FLASH_SCOPE={other}: use redirect or none")),
+        },
+    };
     if matches!(store.as_str(), "" | "memory") {
         tracing::info!("messages are kept in this process (FLASH_STORE=memory)");
-        return Ok(demo::app(key));
+        return Ok(demo::app_with_options(
+            tower_flash::MemoryStore::new(),
+            key,
+            options,
+        ));
     }
     #[cfg(feature = "redis")]
     {
         let redis = redis_store(&store).await?;
         tracing::info!(store = ?redis, "messages are kept in Redis");
-        Ok(demo::app_with(redis, key))
+        Ok(demo::app_with_options(redis, key, options))
     }
     #[cfg(not(feature = "redis"))]
     Err(format!(

@@ -264,7 +264,10 @@ async fn htmx_posts_get_their_messages_as_toasts_none_lost() {
 
     let (liked, body) = htmx_post(&app, "/htmx/like", None).await;
     assert_eq!(body, "1");
-    assert_eq!(toasts(&liked), ["Thanks! That makes 1."]);
+    assert_eq!(
+        toasts(&liked),
+        ["Thanks! That makes 1. Merci · Danke · Спасибо"]
+    );
     let cookie = set_cookie_pair(&liked);
 
     // Twenty messages: some now, the rest with the next htmx requests, in order.

@@ -1,6 +1,6 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod flash;
@@ -44,6 +44,6 @@ pub use crate::sender::FlashSender;
 pub use crate::service::{FlashBody, FlashService, ResponseFuture};
 #[cfg(feature = "tower-sessions")]
 pub use crate::session::SESSION_KEY;
-pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};
 #[cfg(feature = "redis")]
-pub use crate::store::{RedisOptions, RedisStore};
+pub use crate::store::{InvalidPrefix, RedisOptions, RedisStore, UnsupportedServer};
+pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};

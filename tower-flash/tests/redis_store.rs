@@ -68,10 +68,12 @@ fn all_keys(conn: &mut redis::Connection) -> Vec<String> {
 #[tokio::test]
 async fn keys_are_prefixed_hash_tagged_lists_and_every_key_has_a_ttl() {
     let fx = RedisFixture::start().await;
-    let custom =
-        RedisStore::connect_with(&fx.server.url(), RedisOptions::default().prefix("app:f:"))
-            .await
-            .unwrap();
+    let custom = RedisStore::connect_with(
+        &fx.server.url(),
+        RedisOptions::default().prefix("app:f:").unwrap(),
+    )
+    .await
+    .unwrap();
     let (a, b, c) = (
         ClientId::random(),
         ClientId::random(),
@@ -551,4 +553,80 @@ async fn regression_a_stalled_redis_bounds_the_request_and_loses_no_taken_messag
         );
         assert!(client.take_texts().await.is_empty(), "and nothing twice");
     }
+}
+
+/// Regression: a prefix holding a brace replaced the per-client hash tag (`{prefix}{<id>}`
+/// hashes by the first `{…}`), putting every client in one cluster slot. It is refused.
+#[test]
+fn a_prefix_with_a_brace_is_refused() {
+    for prefix in ["{app}:flash:", "app}:", "app{"] {
+        let error = RedisOptions::default().prefix(prefix).unwrap_err();
+        assert_eq!(error.prefix, prefix);
+        assert!(error.to_string().contains("hash tag"), "{error}");
+    }
+    assert!(RedisOptions::default().prefix("app:flash:").is_ok());
+}
+
+/// A server older than Redis 6.2 cannot run `LPOP key count`: it is refused at connect with
+/// an error that names its version, instead of failing on the first take. No such server is
+/// packaged here, so a minimal RESP server plays one (it answers `INFO` as Redis 6.0 does,
+/// and `+OK` to the handshake).
+#[tokio::test]
+async fn a_server_older_than_6_2_is_refused_at_connect() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut read = BufReader::new(read);
+                let mut line = String::new();
+                loop {
+                    // One command: *N, then N bulk strings ($len, bytes).
+                    line.clear();
+                    if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let Some(count) = line.trim().strip_prefix('*') else {
+                        return;
+                    };
+                    let mut args = Vec::new();
+                    for _ in 0..count.parse::<usize>().unwrap() {
+                        line.clear();
+                        read.read_line(&mut line).await.unwrap();
+                        let len: usize = line.trim()[1..].parse().unwrap();
+                        let mut arg = vec![0; len + 2];
+                        read.read_exact(&mut arg).await.unwrap();
+                        arg.truncate(len);
+                        args.push(String::from_utf8(arg).unwrap().to_uppercase());
+                    }
+                    let reply = if args[0] == "INFO" {
+                        let info = "# Server\r\nredis_version:6.0.16\r\nredis_mode:standalone\r\n";
+                        format!("${}\r\n{info}\r\n", info.len())
+                    } else {
+                        "+OK\r\n".to_owned()
+                    };
+                    write.write_all(reply.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+
+    let error = RedisStore::connect(&format!("redis://{addr}/"))
+        .await
+        .expect_err("a Redis 6.0 was accepted");
+    let shown = error.to_string();
+    assert!(
+        shown.contains("6.0.16") && shown.contains("needs Redis 6.2"),
+        "{shown}"
+    );
+    let tower_flash::StoreError::Backend(inner) = &error else {
+        panic!("not a backend error: {error:?}");
+    };
+    let unsupported = inner
+        .downcast_ref::<tower_flash::UnsupportedServer>()
+        .expect("an UnsupportedServer inside");
+    assert_eq!(unsupported.version, "6.0.16");
 }

@@ -1,4 +1,4 @@
-//! `flash-load`: drives any server of `BENCH_CONTRACT.md` and reports throughput, latency
+//! `flash-load`: drives any server of `bench/CONTRACT.md` and reports throughput, latency
 //! and correctness counters.
 //!
 //! ```text

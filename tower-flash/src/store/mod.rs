@@ -47,7 +47,7 @@ mod tests {
 
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisOptions, RedisStore};
+pub use self::redis::{InvalidPrefix, RedisOptions, RedisStore, UnsupportedServer};
 
 /// The longest time to live a store keeps: 400 days, the longest `Max-Age` browsers keep a
 /// cookie for. Longer TTLs (even `Duration::MAX`) are clamped to it, by the layer when it is

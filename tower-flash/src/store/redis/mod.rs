@@ -17,6 +17,9 @@ use crate::id::ClientId;
 use crate::message::{Message, Scope, now_millis};
 
 mod connection;
+mod server;
+
+pub use self::server::UnsupportedServer;
 
 /// The most messages one take pops: far above any sensible `max_messages`, so a take always
 /// empties the list.
@@ -248,9 +251,10 @@ fn script(body: &str) -> Script {
 /// use tower_flash::store::RedisOptions;
 ///
 /// let options = RedisOptions::default()
-///     .prefix("myapp:flash:")
+///     .prefix("myapp:flash:")?
 ///     .timeout(Duration::from_millis(200));
 /// # let _ = options;
+/// # Ok::<(), tower_flash::store::InvalidPrefix>(())
 /// ```
 #[derive(Clone)]
 pub struct RedisOptions {
@@ -293,10 +297,24 @@ impl fmt::Debug for RedisOptions {
 
 impl RedisOptions {
     /// The key prefix (default `flash:`): a client's list is at `{prefix}{<id>}`.
-    #[must_use]
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
+    ///
+    /// A prefix holding `{` or `}` is refused: Redis Cluster hashes a key by the first
+    /// `{…}` in it, so a brace in the prefix would take the place of the per-client hash tag
+    /// (putting every client in one slot, or splitting one client's keys over several).
+    ///
+    /// ```
+    /// use tower_flash::store::RedisOptions;
+    ///
+    /// assert!(RedisOptions::default().prefix("myapp:flash:").is_ok());
+    /// assert!(RedisOptions::default().prefix("{myapp}:flash:").is_err());
+    /// ```
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, InvalidPrefix> {
+        let prefix = prefix.into();
+        if prefix.contains(['{', '}']) {
+            return Err(InvalidPrefix { prefix });
+        }
+        self.prefix = prefix;
+        Ok(self)
     }
 
     /// The most time the store may add to one request, all its calls together,
@@ -368,6 +386,23 @@ impl RedisOptions {
                 root_cert: Some(pem.clone()),
             })
     }
+}
+
+/// A key prefix that [`RedisOptions::prefix`] refused: it holds `{` or `}`, which would
+/// break the per-client hash tag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a Redis key prefix may not hold `{{` or `}}` (they would replace the per-client hash tag): {prefix:?}"
+)]
+pub struct InvalidPrefix {
+    /// The refused prefix.
+    pub prefix: String,
+}
+
+/// Whether `url` asks for TLS (`rediss://` or `valkeys://`).
+#[cfg(feature = "tls")]
+fn is_tls_url(url: &str) -> bool {
+    url.starts_with("rediss://") || url.starts_with("valkeys://")
 }
 
 /// rustls needs a process-wide crypto provider; redis-rs uses rustls without choosing one.
@@ -461,9 +496,7 @@ impl RedisStore {
         install_crypto_provider();
         #[cfg(feature = "tls")]
         let client = match options.certificates() {
-            Some(certs) if url.starts_with("rediss://") => {
-                redis::Client::build_with_tls(url, certs)
-            }
+            Some(certs) if is_tls_url(url) => redis::Client::build_with_tls(url, certs),
             _ => redis::Client::open(url),
         };
         #[cfg(not(feature = "tls"))]
@@ -476,11 +509,16 @@ impl RedisStore {
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(100));
         let connect = ConnectionManager::new_with_config(client, config);
-        let conn = tokio::time::timeout(options.timeout + options.connect_timeout, connect)
+        let deadline = options.timeout + options.connect_timeout;
+        let conn = tokio::time::timeout(deadline, connect)
             .await
-            .map_err(|_| StoreError::Timeout(options.timeout + options.connect_timeout))?
+            .map_err(|_| StoreError::Timeout(deadline))?
             .map_err(StoreError::backend)?;
-        Ok(Self::with_connection(conn, options).with_url(redact(url)))
+        let mut conn = Connection::Single(conn);
+        tokio::time::timeout(options.timeout, server::require_supported(&mut conn))
+            .await
+            .map_err(|_| StoreError::Timeout(options.timeout))??;
+        Ok(Self::over(conn, options).with_url(redact(url)))
     }
 
     /// A store over a connection you made. [`RedisOptions::timeout`] still bounds every
@@ -553,29 +591,46 @@ impl RedisStore {
             .await
             .map_err(|_| StoreError::Timeout(deadline))?
             .map_err(StoreError::backend)?;
+        let mut conn = Connection::Cluster(conn);
+        tokio::time::timeout(options.timeout, server::require_supported(&mut conn))
+            .await
+            .map_err(|_| StoreError::Timeout(options.timeout))??;
         let description = format!(
             "cluster {}",
             urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
         );
-        Ok(Self::over(Connection::Cluster(conn), options).with_url(description))
+        Ok(Self::over(conn, options).with_url(description))
     }
 
     /// Connects to the master that the Sentinels at `sentinels` name for `master`, and
-    /// follows it through failovers (feature `sentinel`). `sentinels` are `host:port` or
-    /// `redis://host:port` addresses of Sentinel processes.
+    /// follows it through failovers (feature `sentinel`).
     ///
-    /// The master is looked up at start (failing if no sentinel answers or the master is
-    /// unknown) and again whenever its connection breaks or it answers a write with
-    /// `READONLY` (a demoted master): after a failover, the same store writes to the new
-    /// master by itself. A command that the demoted master refused runs once more on the new
-    /// one; requests stay bounded by [`RedisOptions::timeout`].
+    /// `sentinels` are the addresses of Sentinel processes: `host:port`, or URLs
+    /// (`redis://`, `valkey://`, and with the feature `tls` `rediss://`, `valkeys://`) whose
+    /// username, password and database are **the master's**: the store authenticates to the
+    /// master with them and selects that database there, as a `redis://` URL does for one
+    /// server. A TLS scheme means TLS to the sentinels and to the master, both checked against
+    /// [`RedisOptions::root_certificate`] when set. The sentinels themselves are asked without
+    /// credentials (a Sentinel with its own `requirepass` is not supported yet), and every
+    /// URL must name the same credentials, database and scheme.
+    ///
+    /// The master is looked up at start (failing if no sentinel answers, the master is
+    /// unknown or refuses the credentials) and again whenever its connection breaks or it
+    /// answers a write with `READONLY` (a demoted master): after a failover, the same store
+    /// writes to the new master by itself. A command that the demoted master refused runs
+    /// once more on the new one; requests stay bounded by [`RedisOptions::timeout`].
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), tower_flash::StoreError> {
     /// use tower_flash::{RedisOptions, RedisStore};
     ///
+    /// // The master has `requirepass`; its data lives in database 2.
     /// let store = RedisStore::connect_sentinel(
-    ///     &["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"],
+    ///     &[
+    ///         "redis://:master-password@10.0.0.1:26379/2",
+    ///         "redis://:master-password@10.0.0.2:26379/2",
+    ///         "redis://:master-password@10.0.0.3:26379/2",
+    ///     ],
     ///     "mymaster",
     ///     RedisOptions::default(),
     /// )
@@ -588,8 +643,6 @@ impl RedisStore {
         master: &str,
         options: RedisOptions,
     ) -> Result<Self, StoreError> {
-        use redis::sentinel::{SentinelClient, SentinelServerType};
-
         #[cfg(feature = "tls")]
         install_crypto_provider();
         let urls: Vec<String> = sentinels
@@ -603,14 +656,7 @@ impl RedisStore {
                 }
             })
             .collect();
-        let client = SentinelClient::build(
-            urls.clone(),
-            // A `String`: without redis-rs's `tls-rustls` the parameter is not generic.
-            String::from(master),
-            None,
-            SentinelServerType::Master,
-        )
-        .map_err(StoreError::backend)?;
+        let client = sentinel_client(&urls, master, &options).map_err(StoreError::backend)?;
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.backstop()));
@@ -622,11 +668,15 @@ impl RedisStore {
         .await
         .map_err(|_| StoreError::Timeout(deadline))?
         .map_err(StoreError::backend)?;
+        let mut conn = Connection::Sentinel(conn);
+        tokio::time::timeout(options.timeout, server::require_supported(&mut conn))
+            .await
+            .map_err(|_| StoreError::Timeout(options.timeout))??;
         let description = format!(
             "sentinel {master} at {}",
             urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
         );
-        Ok(Self::over(Connection::Sentinel(conn), options).with_url(description))
+        Ok(Self::over(conn, options).with_url(description))
     }
 
     fn with_url(mut self, url: String) -> Self {
@@ -862,6 +912,67 @@ fn redact(url: &str) -> String {
         out.replace_range(start..end, "pass=***");
     }
     out
+}
+
+/// A Sentinel client for `master`: the sentinels at the URLs' addresses, asked without
+/// credentials; the master reached with the URLs' username, password, database and TLS.
+#[cfg(feature = "sentinel")]
+fn sentinel_client(
+    urls: &[String],
+    master: &str,
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))] options: &RedisOptions,
+) -> redis::RedisResult<redis::sentinel::SentinelClient> {
+    use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
+    use redis::{ConnectionAddr, ErrorKind, IntoConnectionInfo, RedisError};
+
+    let infos = urls
+        .iter()
+        .map(|url| url.as_str().into_connection_info())
+        .collect::<redis::RedisResult<Vec<_>>>()?;
+    let settings = |info: &redis::ConnectionInfo| {
+        let redis = info.redis_settings();
+        (
+            redis.username().map(str::to_owned),
+            redis.password().map(str::to_owned),
+            redis.db(),
+            matches!(info.addr(), ConnectionAddr::TcpTls { .. }),
+        )
+    };
+    let Some(first) = infos.first() else {
+        return Err(RedisError::from((
+            ErrorKind::InvalidClientConfig,
+            "no sentinel address given",
+        )));
+    };
+    let (username, password, db, tls) = settings(first);
+    if infos.iter().any(|info| settings(info) != settings(first)) {
+        return Err(RedisError::from((
+            ErrorKind::InvalidClientConfig,
+            "the sentinel URLs name different credentials, databases or schemes for the master",
+        )));
+    }
+    let mut builder = SentinelClientBuilder::new(
+        infos.iter().map(|info| info.addr().clone()),
+        master,
+        SentinelServerType::Master,
+    )?
+    .set_client_to_redis_db(db);
+    if let Some(username) = username {
+        builder = builder.set_client_to_redis_username(username);
+    }
+    if let Some(password) = password {
+        builder = builder.set_client_to_redis_password(password);
+    }
+    if tls {
+        builder = builder.set_client_to_redis_tls_mode(redis::TlsMode::Secure);
+        #[cfg(feature = "tls")]
+        if let Some(certs) = options.certificates() {
+            builder = builder
+                .set_client_to_sentinel_certificates(certs.clone())
+                .set_client_to_redis_certificates(certs);
+        }
+    }
+    builder.build()
 }
 
 #[cfg(test)]

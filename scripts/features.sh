@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every feature of tower-flash compiles on its own: no feature, each feature alone (with its
+# implied ones; the default set is one of them) and all of them. This is an explicit list rather than
+# `cargo hack --feature-powerset`: the 8 features make 256 combinations, far too slow for CI
+# on 2 cores, and the features are additive (each only adds items behind its own cfg), so a
+# break shows up in the combinations checked here.
+# Usage: bash scripts/features.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+features=$(sed -n '/^\[features\]/,/^\[/p' tower-flash/Cargo.toml \
+    | sed -n 's/^\([a-z][a-z0-9-]*\) = .*/\1/p' | grep -vx default)
+
+check() {
+    echo "== tower-flash: $*"
+    cargo check -p tower-flash --lib --locked --quiet "$@"
+}
+
+# (The default set is `axum` alone, checked in the loop.)
+check --no-default-features
+for feature in $features; do
+    check --no-default-features --features "$feature"
+done
+check --all-features

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Packages every crate meant for publishing (cargo package also builds each one from its
+# archive), then unpacks the archive and runs its doctests there with every feature: the
+# README is the crate docs, so this proves the published crate carries what its docs need.
+# Usage: bash scripts/package.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target="${CARGO_TARGET_DIR:-target}"
+version="$(cargo pkgid -p tower-flash | sed 's/.*[#@]//')"
+
+cargo package -p tower-flash --locked
+
+unpacked="$(mktemp -d)"
+trap 'rm -rf "$unpacked"' EXIT
+tar -xzf "$target/package/tower-flash-$version.crate" -C "$unpacked"
+for file in README.md LICENSE-MIT LICENSE-APACHE; do
+    [ -f "$unpacked/tower-flash-$version/$file" ] || { echo "the package lacks $file" >&2; exit 1; }
+done
+# The unpacked crate is a workspace of its own; its builds share the target directory.
+cargo test --manifest-path "$unpacked/tower-flash-$version/Cargo.toml" --locked --all-features --doc
