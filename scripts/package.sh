@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target="${CARGO_TARGET_DIR:-target}"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
 version="$(cargo pkgid -p tower-flash | sed 's/.*[#@]//')"
 
 cargo package -p tower-flash --locked
@@ -17,5 +17,8 @@ tar -xzf "$target/package/tower-flash-$version.crate" -C "$unpacked"
 for file in README.md LICENSE-MIT LICENSE-APACHE; do
     [ -f "$unpacked/tower-flash-$version/$file" ] || { echo "the package lacks $file" >&2; exit 1; }
 done
-# The unpacked crate is a workspace of its own; its builds share the target directory.
-cargo test --manifest-path "$unpacked/tower-flash-$version/Cargo.toml" --locked --all-features --doc
+# The unpacked crate is a workspace of its own: point it at the workspace's target
+# directory so that it reuses the dependencies already built, rather than building them all
+# again in the temporary directory.
+cargo test --manifest-path "$unpacked/tower-flash-$version/Cargo.toml" --locked --all-features \
+    --doc --target-dir "$target"
