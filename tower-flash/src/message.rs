@@ -539,12 +539,20 @@ struct WireOwned {
     i: MessageId,
     t: String,
     c: u64,
-    #[serde(default)]
+    // `"d":null` is data that is JSON null, written only for `Some(Null)`: plain `Option`
+    // would read it as no data, and the memory store (which keeps messages as they are)
+    // would disagree with Redis.
+    #[serde(default, deserialize_with = "present")]
     d: Option<serde_json::Value>,
     #[serde(default)]
     x: Option<u64>,
     #[serde(default)]
     s: Option<Scope>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 /// Milliseconds since the Unix epoch.
@@ -823,6 +831,18 @@ mod tests {
             scope.admits("/other", &q(&[]), 100),
             "fallback after the deadline"
         );
+    }
+
+    /// Found by `fuzz_message_encode_decode_round_trip`: data that is JSON `null` came back
+    /// as no data from Redis (the memory store kept it).
+    #[test]
+    fn regression_null_data_survives_encoding() {
+        let m = Message::new(Level::Info, "x").with_data(serde_json::Value::Null);
+        let back = Message::decode(&m.encode()).unwrap();
+        assert_eq!(back.data(), Some(&serde_json::Value::Null));
+        assert_eq!(back, m);
+        let none = Message::new(Level::Info, "x");
+        assert_eq!(Message::decode(&none.encode()).unwrap().data(), None);
     }
 
     #[test]
