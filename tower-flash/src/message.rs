@@ -254,7 +254,8 @@ impl FromStr for MessageId {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 16 {
+        // `from_str_radix` alone would take a sign (`+000000000000001`).
+        if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::Decode("message id is not 16 hex digits".into()));
         }
         u64::from_str_radix(s, 16)
@@ -852,6 +853,15 @@ mod tests {
         let data = serde_json::json!([-3.7956255695157763e167, 0.1, 1e-300, f64::MAX]);
         let m = Message::new(Level::Info, "x").with_data(data);
         assert_eq!(Message::decode(&m.encode()).unwrap(), m);
+    }
+
+    /// Found by `fuzz_message_id_parses_only_16_hex_digits`: a signed id such as
+    /// `+000000000000001` was read as id 1, which the Redis scripts (matching `%x+`) would
+    /// not see as the same message.
+    #[test]
+    fn regression_message_ids_take_no_sign() {
+        assert!("+000000000000001".parse::<MessageId>().is_err());
+        assert_eq!("000000000000000A".parse::<MessageId>().unwrap(), MessageId(10));
     }
 
     #[test]
