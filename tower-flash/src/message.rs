@@ -913,3 +913,146 @@ mod tests {
         assert_eq!(ranks, [10, 20, 25, 30, 40]);
     }
 }
+
+/// Property tests of the stored encoding (`fuzz_*`; VERIFICATION.md): what a store hands
+/// back is decoded on every read, so a corrupted or hostile store value must never panic,
+/// and what a push accepts must come back exactly. Cases per property: `PROPTEST_CASES`
+/// (256 by default).
+#[cfg(test)]
+pub(crate) mod fuzz {
+    use super::*;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    pub(crate) fn kind() -> impl Strategy<Value = Kind> {
+        prop_oneof![
+            proptest::sample::select(Level::ALL.to_vec()).prop_map(Kind::from),
+            "[A-Za-z0-9_.:-]{1,32}".prop_map(|k| Kind::new(&k).expect("a valid kind")),
+        ]
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+            any::<String>().prop_map(Value::from),
+        ]
+    }
+
+    /// JSON data: bushy trees, and chains as deep as a push accepts.
+    pub(crate) fn data() -> impl Strategy<Value = Value> {
+        let tree = leaf().prop_recursive(8, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        });
+        let chain = (leaf(), proptest::collection::vec((any::<bool>(), any::<String>()), 0..=MAX_DATA_DEPTH))
+            .prop_map(|(leaf, levels)| {
+                levels.into_iter().fold(leaf, |inner, (array, key)| {
+                    if array {
+                        Value::Array(vec![inner])
+                    } else {
+                        Value::Object([(key, inner)].into_iter().collect())
+                    }
+                })
+            });
+        prop_oneof![tree, chain]
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        (
+            any::<String>(),
+            proptest::collection::vec((any::<String>(), any::<String>()), 0..4),
+            any::<u64>(),
+        )
+            .prop_map(|(path, params, until)| Scope { path, params, until })
+    }
+
+    /// Any message a push can store: every field arbitrary, data within `MAX_DATA_DEPTH`.
+    pub(crate) fn message() -> impl Strategy<Value = Message> {
+        (
+            any::<u64>(),
+            kind(),
+            any::<String>(),
+            proptest::option::of(data()),
+            any::<u64>(),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(scope()),
+        )
+            .prop_map(|(id, kind, text, data, created_at, expires_at, scope)| Message {
+                id: MessageId(id),
+                kind,
+                text,
+                data,
+                created_at,
+                expires_at,
+                scope,
+            })
+    }
+
+    proptest! {
+        /// encode → decode gives back exactly the message, and the encoding starts the way
+        /// the Redis scripts read it: `kind|{"i":"<16 lowercase hex>"`.
+        #[test]
+        fn fuzz_message_encode_decode_round_trip(message in message()) {
+            prop_assert!(message.data_depth() <= MAX_DATA_DEPTH);
+            prop_assert!(Message::check_storable(std::slice::from_ref(&message)).is_ok());
+            let bytes = message.encode();
+            let head = format!("{}|{{\"i\":\"{}\"", message.kind, message.id);
+            prop_assert!(bytes.starts_with(head.as_bytes()));
+            prop_assert_eq!(Message::decode(&bytes).expect("decodes"), message);
+        }
+
+        /// Arbitrary bytes, bare or behind a valid kind, never panic; what decodes encodes
+        /// back to something that decodes to the same message.
+        #[test]
+        fn fuzz_message_decode_arbitrary_bytes(
+            prefix in prop_oneof![Just(String::new()), Just("info|".to_owned()), Just("info|{\"i\":\"".to_owned())],
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let input = [prefix.as_bytes(), &bytes].concat();
+            if let Ok(message) = Message::decode(&input) {
+                prop_assert_eq!(Message::decode(&message.encode()).expect("re-decodes"), message);
+            }
+        }
+
+        /// Every truncation of a valid encoding is refused without a panic; a valid
+        /// encoding with one byte changed never panics either.
+        #[test]
+        fn fuzz_message_decode_truncated_and_mutated(
+            message in message(),
+            at in any::<proptest::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let bytes = message.encode();
+            for cut in 0..bytes.len() {
+                prop_assert!(Message::decode(&bytes[..cut]).is_err(), "prefix of {} bytes", cut);
+            }
+            let mut mutated = bytes.clone();
+            let at = at.index(mutated.len());
+            mutated[at] = byte;
+            if let Ok(decoded) = Message::decode(&mutated) {
+                prop_assert_eq!(Message::decode(&decoded.encode()).expect("re-decodes"), decoded);
+            }
+        }
+
+        /// A message id is read only in the form it is written: 16 hex digits.
+        #[test]
+        fn fuzz_message_id_parses_only_16_hex_digits(text in prop_oneof!["[0-9a-fA-F+-]{16}", "\\PC{0,20}"]) {
+            let canonical = text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+            match text.parse::<MessageId>() {
+                Ok(id) => {
+                    prop_assert!(canonical, "{:?} accepted", text);
+                    prop_assert_eq!(id.to_string(), text.to_ascii_lowercase());
+                }
+                Err(_) => prop_assert!(!canonical, "{:?} refused", text),
+            }
+        }
+    }
+}
