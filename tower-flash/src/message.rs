@@ -552,7 +552,9 @@ struct WireOwned {
 }
 
 /// A field that is present, even as `null`.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error> {
+fn present<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
     serde_json::Value::deserialize(deserializer).map(Some)
 }
 
@@ -861,7 +863,10 @@ mod tests {
     #[test]
     fn regression_message_ids_take_no_sign() {
         assert!("+000000000000001".parse::<MessageId>().is_err());
-        assert_eq!("000000000000000A".parse::<MessageId>().unwrap(), MessageId(10));
+        assert_eq!(
+            "000000000000000A".parse::<MessageId>().unwrap(),
+            MessageId(10)
+        );
     }
 
     #[test]
@@ -938,7 +943,8 @@ pub(crate) mod fuzz {
             any::<bool>().prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
-            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                .map(Value::Number)),
             any::<String>().prop_map(Value::from),
         ]
     }
@@ -952,7 +958,10 @@ pub(crate) mod fuzz {
                     .prop_map(|entries| Value::Object(entries.into_iter().collect())),
             ]
         });
-        let chain = (leaf(), proptest::collection::vec((any::<bool>(), any::<String>()), 0..=MAX_DATA_DEPTH))
+        let chain = (
+            leaf(),
+            proptest::collection::vec((any::<bool>(), any::<String>()), 0..=MAX_DATA_DEPTH),
+        )
             .prop_map(|(leaf, levels)| {
                 levels.into_iter().fold(leaf, |inner, (array, key)| {
                     if array {
@@ -971,7 +980,11 @@ pub(crate) mod fuzz {
             proptest::collection::vec((any::<String>(), any::<String>()), 0..4),
             any::<u64>(),
         )
-            .prop_map(|(path, params, until)| Scope { path, params, until })
+            .prop_map(|(path, params, until)| Scope {
+                path,
+                params,
+                until,
+            })
     }
 
     /// Any message a push can store: every field arbitrary, data within `MAX_DATA_DEPTH`.
@@ -985,15 +998,17 @@ pub(crate) mod fuzz {
             proptest::option::of(any::<u64>()),
             proptest::option::of(scope()),
         )
-            .prop_map(|(id, kind, text, data, created_at, expires_at, scope)| Message {
-                id: MessageId(id),
-                kind,
-                text,
-                data,
-                created_at,
-                expires_at,
-                scope,
-            })
+            .prop_map(
+                |(id, kind, text, data, created_at, expires_at, scope)| Message {
+                    id: MessageId(id),
+                    kind,
+                    text,
+                    data,
+                    created_at,
+                    expires_at,
+                    scope,
+                },
+            )
     }
 
     proptest! {
