@@ -237,9 +237,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::message::fuzz::costly())]
+
         /// Arbitrary texts: the header is visible ASCII, within the bound, parses as JSON
         /// with the exact texts of the messages sent, and those plus the ones left out are
-        /// all the messages, in order. Cases: `PROPTEST_CASES` (256 by default).
+        /// all the messages, in order. Cases: `PROPTEST_CASES` (64 by default: `costly`).
         #[test]
         fn fuzz_htmx_trigger_is_bounded_ascii_json_with_the_exact_texts(
             messages in messages(),

@@ -930,6 +930,17 @@ pub(crate) mod fuzz {
     use proptest::prelude::*;
     use serde_json::Value;
 
+    /// The configuration of the costliest properties (milliseconds a case in a debug
+    /// build): 64 cases unless `PROPTEST_CASES` says otherwise, so that the default test
+    /// run stays short; a long run sets `PROPTEST_CASES` for all properties alike.
+    pub(crate) fn costly() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+
     pub(crate) fn kind() -> impl Strategy<Value = Kind> {
         prop_oneof![
             proptest::sample::select(Level::ALL.to_vec()).prop_map(Kind::from),
@@ -1037,6 +1048,11 @@ pub(crate) mod fuzz {
             }
         }
 
+    }
+
+    proptest! {
+        #![proptest_config(costly())]
+
         /// Every truncation of a valid encoding is refused without a panic; a valid
         /// encoding with one byte changed never panics either.
         #[test]
@@ -1057,6 +1073,9 @@ pub(crate) mod fuzz {
             }
         }
 
+    }
+
+    proptest! {
         /// A message id is read only in the form it is written: 16 hex digits.
         #[test]
         fn fuzz_message_id_parses_only_16_hex_digits(text in prop_oneof!["[0-9a-fA-F+-]{16}", "\\PC{0,20}"]) {

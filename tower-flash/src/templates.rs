@@ -128,8 +128,10 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::message::fuzz::costly())]
+
         /// Arbitrary messages render escaped, in push order, by kind, in an auto-escaped
-        /// template. Cases: `PROPTEST_CASES` (256 by default).
+        /// template. Cases: `PROPTEST_CASES` (64 by default: `costly`).
         #[test]
         fn fuzz_templates_render_arbitrary_messages_escaped(
             messages in proptest::collection::vec(crate::message::fuzz::message(), 0..6),
