@@ -1333,4 +1333,88 @@ mod tests {
             assert_eq!(path_of("done", &request), None, "{host}");
         }
     }
+
+    /// A `Location` as handlers write them, and as an attacker could: relative references,
+    /// scheme-relative and absolute URLs, backslashes, dot segments, percent signs,
+    /// non-ASCII, and anything at all.
+    fn location() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let start = proptest::sample::select(vec![
+            "",
+            "/",
+            "//",
+            "///",
+            "\\\\",
+            "/\\",
+            "./",
+            "../",
+            "?",
+            "#",
+            "http:",
+            "http:/",
+            "http://same.host",
+            "HTTP://SAME.HOST:80",
+            "https://same.host",
+            "//same.host",
+            "//other.host",
+            "http://other.host",
+            "mailto:",
+            "javascript:",
+            "data:,",
+            " ",
+            "\t/",
+        ]);
+        prop_oneof![
+            (start, "[a-zA-Z0-9/\\\\.?#%:@ \t;=&+\\[\\]-]{0,30}")
+                .prop_map(|(a, b)| format!("{a}{b}")),
+            "\\PC{0,40}",
+            any::<String>(),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any `Location` against any request: never a panic; a same-origin result is a path
+        /// starting with `/` that the browser's next request carries exactly as it is.
+        /// Cases: `PROPTEST_CASES` (256 by default).
+        #[test]
+        fn fuzz_location_resolution(
+            location in location(),
+            path in "/[a-zA-Z0-9/._%~-]{0,20}",
+            query in proptest::option::of("[a-z0-9=&%+]{0,12}"),
+            host in proptest::prop_oneof![
+                proptest::strategy::Just(Some("same.host".to_owned())),
+                proptest::strategy::Just(Some("same.host:8080".to_owned())),
+                proptest::strategy::Just(None),
+                proptest::option::of("[a-z0-9.:@/?#\\[\\]-]{0,16}"),
+            ],
+            https in proptest::arbitrary::any::<bool>(),
+        ) {
+            let uri = match &query {
+                Some(query) => format!("{path}?{query}"),
+                None => path.clone(),
+            };
+            let uri = if https { format!("https://same.host{uri}") } else { uri };
+            let request = request(&uri, host.as_deref());
+            if let Some((to, _query)) = same_origin_target(&location, &request) {
+                proptest::prop_assert!(to.starts_with('/'), "{:?} from {:?}: {:?}", location, uri, to);
+                if let Ok(next) = to.parse::<http::Uri>() {
+                    proptest::prop_assert_eq!(next.path(), to.as_str());
+                }
+            }
+        }
+
+        /// A `Location` naming another host never scopes, whatever follows it.
+        #[test]
+        fn fuzz_location_to_another_host_never_scopes(
+            scheme in proptest::sample::select(vec!["", "http:", "https:", "HTTP:"]),
+            slashes in proptest::sample::select(vec!["//", "\\\\", "/\\", "\\/"]),
+            host in "[a-z]{1,8}\\.(example|host)",
+            rest in "[a-zA-Z0-9/\\\\.?#%:@-]{0,20}",
+        ) {
+            proptest::prop_assume!(host != "same.host");
+            let request = request("/items/list", Some("same.host"));
+            let location = format!("{scheme}{slashes}{host}/{rest}");
+            proptest::prop_assert_eq!(same_origin_target(&location, &request), None, "{}", location);
+        }
+    }
 }

@@ -207,4 +207,93 @@ mod tests {
         assert_eq!(decode("Grüße".as_bytes()), "Grüße");
         assert_eq!(decode(b"Gr\xfc\xdfe"), "Grüße");
     }
+
+    fn messages() -> impl proptest::strategy::Strategy<Value = Vec<Message>> {
+        use proptest::prelude::*;
+        let text = prop_oneof![any::<String>(), "\\PC{1,300}", "[\\x00-\\x7f]{1,40}"];
+        proptest::collection::vec(text, 0..40).prop_map(|texts| {
+            texts
+                .into_iter()
+                .map(|text| Message::new(Level::Info, text))
+                .collect()
+        })
+    }
+
+    /// Bytes a `HeaderValue` accepts: visible ASCII, space, tab and obs-text (>= 0x80).
+    fn header_value() -> impl proptest::strategy::Strategy<Value = HeaderValue> {
+        use proptest::prelude::*;
+        let bytes = proptest::collection::vec(any::<u8>(), 0..200).prop_map(|bytes| {
+            bytes
+                .into_iter()
+                .filter(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+                .collect::<Vec<u8>>()
+        });
+        let text = "\\PC{0,60}".prop_map(String::into_bytes);
+        let object = proptest::collection::btree_map("\\PC{0,12}", any::<i32>(), 0..4)
+            .prop_map(|events| serde_json::to_vec(&events).unwrap_or_default());
+        prop_oneof![bytes, text, object].prop_filter_map("a header value", |bytes| {
+            HeaderValue::from_bytes(&bytes).ok()
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::message::fuzz::costly())]
+
+        /// Arbitrary texts: the header is visible ASCII, within the bound, parses as JSON
+        /// with the exact texts of the messages sent, and those plus the ones left out are
+        /// all the messages, in order. Cases: `PROPTEST_CASES` (64 by default: `costly`).
+        #[test]
+        fn fuzz_htmx_trigger_is_bounded_ascii_json_with_the_exact_texts(
+            messages in messages(),
+            max in proptest::prop_oneof![0usize..600, proptest::strategy::Just(4096usize)],
+        ) {
+            let delivery = HtmxDelivery::default().max_header_bytes(max);
+            let (header, left) = delivery.header(&[], messages.clone());
+            let sent: Vec<String> = match &header {
+                Some(header) => {
+                    proptest::prop_assert!(header.len() <= max, "{} > {}", header.len(), max);
+                    proptest::prop_assert!(header.as_bytes().iter().all(|&b| (0x20..0x7f).contains(&b)));
+                    let value: Value = serde_json::from_slice(header.as_bytes()).expect("JSON");
+                    let list = value["flash"].as_array().expect("the flash event").clone();
+                    proptest::prop_assert!(!list.is_empty());
+                    list.iter().map(|m| m["text"].as_str().expect("a text").to_owned()).collect()
+                }
+                None => Vec::new(),
+            };
+            let mut all: Vec<&str> = sent.iter().map(String::as_str).collect();
+            let left_texts: Vec<&str> = left.iter().map(Message::text).collect();
+            // What was sent comes first; what is left keeps its order.
+            let sent_ids: Vec<&Message> = messages.iter().filter(|m| !left.contains(m)).collect();
+            proptest::prop_assert_eq!(sent_ids.iter().map(|m| m.text()).collect::<Vec<_>>(), all.clone());
+            all.extend(left_texts);
+            let mut expected: Vec<&str> = messages.iter().map(Message::text).collect();
+            expected.sort_unstable();
+            all.sort_unstable();
+            proptest::prop_assert_eq!(all, expected);
+        }
+
+        /// Arbitrary handler `HX-Trigger`s never panic and never push the header past the
+        /// bound; when it is sent, every event of the handler's JSON objects is in it.
+        #[test]
+        fn fuzz_htmx_trigger_merges_arbitrary_handler_headers(
+            existing in proptest::collection::vec(header_value(), 0..3),
+            messages in messages(),
+            max in proptest::prop_oneof![0usize..600, proptest::strategy::Just(4096usize)],
+        ) {
+            let delivery = HtmxDelivery::default().max_header_bytes(max);
+            let (header, _left) = delivery.header(&existing, messages);
+            if let Some(header) = header {
+                proptest::prop_assert!(header.len() <= max);
+                proptest::prop_assert!(header.as_bytes().iter().all(|&b| (0x20..0x7f).contains(&b)));
+                let value: Value = serde_json::from_slice(header.as_bytes()).expect("JSON");
+                for handler in &existing {
+                    if let Ok(Value::Object(events)) = serde_json::from_slice::<Value>(handler.as_bytes()) {
+                        for (event, _) in events.iter().filter(|(event, _)| event.as_str() != "flash") {
+                            proptest::prop_assert!(value.get(event).is_some(), "{:?} lost", event);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

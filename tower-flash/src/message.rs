@@ -254,7 +254,8 @@ impl FromStr for MessageId {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 16 {
+        // `from_str_radix` alone would take a sign (`+000000000000001`).
+        if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::Decode("message id is not 16 hex digits".into()));
         }
         u64::from_str_radix(s, 16)
@@ -539,12 +540,22 @@ struct WireOwned {
     i: MessageId,
     t: String,
     c: u64,
-    #[serde(default)]
+    // `"d":null` is data that is JSON null, written only for `Some(Null)`: plain `Option`
+    // would read it as no data, and the memory store (which keeps messages as they are)
+    // would disagree with Redis.
+    #[serde(default, deserialize_with = "present")]
     d: Option<serde_json::Value>,
     #[serde(default)]
     x: Option<u64>,
     #[serde(default)]
     s: Option<Scope>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 /// Milliseconds since the Unix epoch.
@@ -825,6 +836,39 @@ mod tests {
         );
     }
 
+    /// Found by `fuzz_message_encode_decode_round_trip`: data that is JSON `null` came back
+    /// as no data from Redis (the memory store kept it).
+    #[test]
+    fn regression_null_data_survives_encoding() {
+        let m = Message::new(Level::Info, "x").with_data(serde_json::Value::Null);
+        let back = Message::decode(&m.encode()).unwrap();
+        assert_eq!(back.data(), Some(&serde_json::Value::Null));
+        assert_eq!(back, m);
+        let none = Message::new(Level::Info, "x");
+        assert_eq!(Message::decode(&none.encode()).unwrap().data(), None);
+    }
+
+    /// Found by `fuzz_message_encode_decode_round_trip`: without serde_json's exact float
+    /// parsing, a float in `data` could come back from Redis off by one unit in the last place.
+    #[test]
+    fn regression_float_data_survives_encoding() {
+        let data = serde_json::json!([-3.7956255695157763e167, 0.1, 1e-300, f64::MAX]);
+        let m = Message::new(Level::Info, "x").with_data(data);
+        assert_eq!(Message::decode(&m.encode()).unwrap(), m);
+    }
+
+    /// Found by `fuzz_message_id_parses_only_16_hex_digits`: a signed id such as
+    /// `+000000000000001` was read as id 1, which the Redis scripts (matching `%x+`) would
+    /// not see as the same message.
+    #[test]
+    fn regression_message_ids_take_no_sign() {
+        assert!("+000000000000001".parse::<MessageId>().is_err());
+        assert_eq!(
+            "000000000000000A".parse::<MessageId>().unwrap(),
+            MessageId(10)
+        );
+    }
+
     #[test]
     fn encoding_is_compact() {
         let m = Message::new(Level::Info, "Saved");
@@ -872,5 +916,177 @@ mod tests {
     fn levels_have_django_ranks() {
         let ranks: Vec<u8> = Level::ALL.iter().map(|l| l.rank()).collect();
         assert_eq!(ranks, [10, 20, 25, 30, 40]);
+    }
+}
+
+/// Property tests of the stored encoding (`fuzz_*`; VERIFICATION.md): what a store hands
+/// back is decoded on every read, so a corrupted or hostile store value must never panic,
+/// and what a push accepts must come back exactly. Cases per property: `PROPTEST_CASES`
+/// (256 by default).
+#[cfg(test)]
+pub(crate) mod fuzz {
+    use super::*;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// The configuration of the costliest properties (milliseconds a case in a debug
+    /// build): 64 cases unless `PROPTEST_CASES` says otherwise, so that the default test
+    /// run stays short; a long run sets `PROPTEST_CASES` for all properties alike.
+    pub(crate) fn costly() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 64;
+        }
+        config
+    }
+
+    pub(crate) fn kind() -> impl Strategy<Value = Kind> {
+        prop_oneof![
+            proptest::sample::select(Level::ALL.to_vec()).prop_map(Kind::from),
+            "[A-Za-z0-9_.:-]{1,32}".prop_map(|k| Kind::new(&k).expect("a valid kind")),
+        ]
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                .map(Value::Number)),
+            any::<String>().prop_map(Value::from),
+        ]
+    }
+
+    /// JSON data: bushy trees, and chains as deep as a push accepts.
+    pub(crate) fn data() -> impl Strategy<Value = Value> {
+        let tree = leaf().prop_recursive(8, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        });
+        let chain = (
+            leaf(),
+            proptest::collection::vec((any::<bool>(), any::<String>()), 0..=MAX_DATA_DEPTH),
+        )
+            .prop_map(|(leaf, levels)| {
+                levels.into_iter().fold(leaf, |inner, (array, key)| {
+                    if array {
+                        Value::Array(vec![inner])
+                    } else {
+                        Value::Object([(key, inner)].into_iter().collect())
+                    }
+                })
+            });
+        prop_oneof![tree, chain]
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        (
+            any::<String>(),
+            proptest::collection::vec((any::<String>(), any::<String>()), 0..4),
+            any::<u64>(),
+        )
+            .prop_map(|(path, params, until)| Scope {
+                path,
+                params,
+                until,
+            })
+    }
+
+    /// Any message a push can store: every field arbitrary, data within `MAX_DATA_DEPTH`.
+    pub(crate) fn message() -> impl Strategy<Value = Message> {
+        (
+            any::<u64>(),
+            kind(),
+            any::<String>(),
+            proptest::option::of(data()),
+            any::<u64>(),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(scope()),
+        )
+            .prop_map(
+                |(id, kind, text, data, created_at, expires_at, scope)| Message {
+                    id: MessageId(id),
+                    kind,
+                    text,
+                    data,
+                    created_at,
+                    expires_at,
+                    scope,
+                },
+            )
+    }
+
+    proptest! {
+        /// encode → decode gives back exactly the message, and the encoding starts the way
+        /// the Redis scripts read it: `kind|{"i":"<16 lowercase hex>"`.
+        #[test]
+        fn fuzz_message_encode_decode_round_trip(message in message()) {
+            prop_assert!(message.data_depth() <= MAX_DATA_DEPTH);
+            prop_assert!(Message::check_storable(std::slice::from_ref(&message)).is_ok());
+            let bytes = message.encode();
+            let head = format!("{}|{{\"i\":\"{}\"", message.kind, message.id);
+            prop_assert!(bytes.starts_with(head.as_bytes()));
+            prop_assert_eq!(Message::decode(&bytes).expect("decodes"), message);
+        }
+
+        /// Arbitrary bytes, bare or behind a valid kind, never panic; what decodes encodes
+        /// back to something that decodes to the same message.
+        #[test]
+        fn fuzz_message_decode_arbitrary_bytes(
+            prefix in prop_oneof![Just(String::new()), Just("info|".to_owned()), Just("info|{\"i\":\"".to_owned())],
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let input = [prefix.as_bytes(), &bytes].concat();
+            if let Ok(message) = Message::decode(&input) {
+                prop_assert_eq!(Message::decode(&message.encode()).expect("re-decodes"), message);
+            }
+        }
+
+    }
+
+    proptest! {
+        #![proptest_config(costly())]
+
+        /// Every truncation of a valid encoding is refused without a panic; a valid
+        /// encoding with one byte changed never panics either.
+        #[test]
+        fn fuzz_message_decode_truncated_and_mutated(
+            message in message(),
+            at in any::<proptest::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let bytes = message.encode();
+            for cut in 0..bytes.len() {
+                prop_assert!(Message::decode(&bytes[..cut]).is_err(), "prefix of {} bytes", cut);
+            }
+            let mut mutated = bytes.clone();
+            let at = at.index(mutated.len());
+            mutated[at] = byte;
+            if let Ok(decoded) = Message::decode(&mutated) {
+                prop_assert_eq!(Message::decode(&decoded.encode()).expect("re-decodes"), decoded);
+            }
+        }
+
+    }
+
+    proptest! {
+        /// A message id is read only in the form it is written: 16 hex digits.
+        #[test]
+        fn fuzz_message_id_parses_only_16_hex_digits(text in prop_oneof!["[0-9a-fA-F+-]{16}", "\\PC{0,20}"]) {
+            let canonical = text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+            match text.parse::<MessageId>() {
+                Ok(id) => {
+                    prop_assert!(canonical, "{:?} accepted", text);
+                    prop_assert_eq!(id.to_string(), text.to_ascii_lowercase());
+                }
+                Err(_) => prop_assert!(!canonical, "{:?} refused", text),
+            }
+        }
     }
 }

@@ -111,4 +111,61 @@ mod tests {
         let empty = t.render(context! { messages => minijinja::Value::from(Messages::new()) });
         assert_eq!(empty.unwrap(), "none");
     }
+
+    /// minijinja's HTML escaping, written out: what every text and kind must come out as.
+    fn escaped(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_owned(),
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '"' => "&quot;".to_owned(),
+                '\'' => "&#x27;".to_owned(),
+                '/' => "&#x2f;".to_owned(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::message::fuzz::costly())]
+
+        /// Arbitrary messages render escaped, in push order, by kind, in an auto-escaped
+        /// template. Cases: `PROPTEST_CASES` (64 by default: `costly`).
+        #[test]
+        fn fuzz_templates_render_arbitrary_messages_escaped(
+            messages in proptest::collection::vec(crate::message::fuzz::message(), 0..6),
+            wanted in crate::message::fuzz::kind(),
+        ) {
+            let mut env = Environment::new();
+            env.add_template(
+                "t.html",
+                "{% for m in messages %}<p class=\"{{ m.kind }}\">{{ m.text }}</p>{% endfor %}|\
+                 {% for m in messages.of_kind(wanted) %}{{ m.text }};{% endfor %}|\
+                 {% for k in messages.kinds() %}{{ k }},{% endfor %}",
+            )
+            .expect("a valid template");
+            let messages = Messages::from(messages);
+            let mut expected: String = messages
+                .iter()
+                .map(|m| format!("<p class=\"{}\">{}</p>", escaped(m.kind().as_str()), escaped(m.text())))
+                .collect();
+            expected.push('|');
+            for m in messages.iter().filter(|m| m.kind() == &wanted) {
+                expected += &escaped(m.text());
+                expected.push(';');
+            }
+            expected.push('|');
+            for kind in messages.grouped().kinds() {
+                expected += &escaped(kind.as_str());
+                expected.push(',');
+            }
+            let html = env
+                .get_template("t.html")
+                .expect("added")
+                .render(context! { messages => minijinja::Value::from(messages), wanted => wanted.as_str() })
+                .expect("renders");
+            proptest::prop_assert_eq!(html, expected);
+        }
+    }
 }

@@ -1282,3 +1282,57 @@ async fn a_flood_of_cookieless_writers_cannot_lock_others_out_of_the_memory_stor
         .await;
     assert_eq!(someone.take_texts().await, ["Saved"]);
 }
+
+/// A page that showed messages must not be stored by a cache and shown again (to this
+/// user after the messages are gone, or to another user behind a shared cache): a
+/// response whose request took messages carries `Cache-Control: no-store`, unless the
+/// handler chose its own; a response that delivered nothing is left alone.
+#[tokio::test]
+async fn responses_that_delivered_messages_are_not_stored_by_caches() {
+    let routes = Router::new()
+        .route(
+            "/page",
+            get(|flash: Flash| async move { flash.take_all().await.texts().join(",") }),
+        )
+        .route(
+            "/own",
+            get(|flash: Flash| async move {
+                let texts = flash.take_all().await.texts().join(",");
+                ([(http::header::CACHE_CONTROL, "private, max-age=5")], texts)
+            }),
+        );
+    let client = Client::new(&common::app_with(routes, layer(MemoryStore::new())));
+    let get_page = |path: &'static str| {
+        let client = client.clone();
+        async move {
+            let res = client
+                .send(Request::get(path).body(Body::empty()).unwrap())
+                .await;
+            let cache = res
+                .headers()
+                .get(http::header::CACHE_CONTROL)
+                .map(|v| v.to_str().unwrap().to_owned());
+            (body_text(res).await, cache)
+        }
+    };
+    client
+        .run(|flash| async move { flash.info("hello").unwrap() })
+        .await;
+    assert_eq!(
+        get_page("/page").await,
+        ("hello".to_owned(), Some("no-store".to_owned()))
+    );
+    assert_eq!(
+        get_page("/page").await,
+        (String::new(), None),
+        "nothing delivered"
+    );
+    client
+        .run(|flash| async move { flash.info("again").unwrap() })
+        .await;
+    assert_eq!(
+        get_page("/own").await,
+        ("again".to_owned(), Some("private, max-age=5".to_owned())),
+        "the handler's own Cache-Control is kept"
+    );
+}
