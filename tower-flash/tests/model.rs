@@ -217,6 +217,11 @@ struct Seen {
     texts: Vec<String>,
 }
 
+/// The texts a read returned, owned.
+fn owned(messages: tower_flash::Messages) -> Vec<String> {
+    messages.into_iter().map(Message::into_text).collect()
+}
+
 fn texts(models: &[Model]) -> Vec<String> {
     models.iter().map(|m| m.text.clone()).collect()
 }
@@ -296,52 +301,20 @@ async fn run_sequence(
                         flash.push(KINDS[m.kind], m.text.clone()).unwrap();
                     }
                     if then_take {
-                        record(
-                            flash
-                                .take_all()
-                                .await
-                                .texts()
-                                .iter()
-                                .map(|t| t.to_string())
-                                .collect(),
-                        );
+                        record(owned(flash.take_all().await));
                     }
                 }
                 Op::TakeAll { keep } => {
-                    record(
-                        flash
-                            .take_all()
-                            .await
-                            .texts()
-                            .iter()
-                            .map(|t| t.to_string())
-                            .collect(),
-                    );
+                    record(owned(flash.take_all().await));
                     if keep {
                         flash.keep();
                     }
                 }
                 Op::TakeKind { kind } => {
-                    record(
-                        flash
-                            .take(KINDS[kind])
-                            .await
-                            .texts()
-                            .iter()
-                            .map(|t| t.to_string())
-                            .collect(),
-                    );
+                    record(owned(flash.take(KINDS[kind]).await));
                 }
                 Op::Peek => {
-                    record(
-                        flash
-                            .peek()
-                            .await
-                            .texts()
-                            .iter()
-                            .map(|t| t.to_string())
-                            .collect(),
-                    );
+                    record(owned(flash.peek().await));
                 }
                 Op::PushDiscard => {
                     flash.info(pushed[0].text.clone()).unwrap();
@@ -465,13 +438,7 @@ async fn run_sequence(
             let out = sink.clone();
             browser
                 .send(with_job(req, move |flash: Flash| async move {
-                    *out.lock().unwrap() = flash
-                        .take_all()
-                        .await
-                        .texts()
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect();
+                    *out.lock().unwrap() = owned(flash.take_all().await);
                     "done".into_response()
                 }))
                 .await;
