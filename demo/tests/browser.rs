@@ -313,6 +313,18 @@ fn serve_demo() -> String {
     format!("http://{addr}")
 }
 
+/// Reloads the page and expects no flash message on it: what was shown is gone.
+fn reload_shows_no_message(b: &Browser) -> Result<(), String> {
+    b.cmd("POST", "/refresh", Some(json!({})))?;
+    b.wait_for("the reloaded page", |b| {
+        Ok(b.find_all("form").map(|f| !f.is_empty())?.then_some(()))
+    })?;
+    match flashes(b)?.as_slice() {
+        [] => Ok(()),
+        shown => Err(format!("shown again after a reload: {shown:?}")),
+    }
+}
+
 fn flashes(b: &Browser) -> Result<Vec<String>, String> {
     b.texts(".flashes .flash")
 }
@@ -342,14 +354,7 @@ fn the_demo_in_a_real_browser() {
     });
 
     b.step("messages-are-gone-after-a-reload", |b| {
-        b.cmd("POST", "/refresh", Some(json!({})))?;
-        b.wait_for("the reloaded page", |b| {
-            Ok(b.find_all("form").map(|f| !f.is_empty())?.then_some(()))
-        })?;
-        match flashes(b)?.as_slice() {
-            [] => Ok(()),
-            shown => Err(format!("shown again after a reload: {shown:?}")),
-        }
+        reload_shows_no_message(b)
     });
 
     b.step("markup-in-the-name-comes-back-as-text", |b| {
@@ -372,16 +377,7 @@ fn the_demo_in_a_real_browser() {
         Ok(())
     });
 
-    b.step("the-thanks-is-shown-once", |b| {
-        b.cmd("POST", "/refresh", Some(json!({})))?;
-        b.wait_for("the reloaded page", |b| {
-            Ok(b.find_all("form").map(|f| !f.is_empty())?.then_some(()))
-        })?;
-        match flashes(b)?.as_slice() {
-            [] => Ok(()),
-            shown => Err(format!("shown again after a reload: {shown:?}")),
-        }
-    });
+    b.step("the-thanks-is-shown-once", |b| reload_shows_no_message(b));
 
     b.step("only-the-redirect-target-shows-a-scoped-message", |b| {
         // Tab 1 posts the form without following the redirect (fetch, redirect: manual);
