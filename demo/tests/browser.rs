@@ -353,9 +353,7 @@ fn the_demo_in_a_real_browser() {
         Ok(())
     });
 
-    b.step("messages-are-gone-after-a-reload", |b| {
-        reload_shows_no_message(b)
-    });
+    b.step("messages-are-gone-after-a-reload", reload_shows_no_message);
 
     b.step("markup-in-the-name-comes-back-as-text", |b| {
         b.type_into("input[name=name]", "<b>Bold</b> Zoë Łukasz")?;
@@ -377,7 +375,7 @@ fn the_demo_in_a_real_browser() {
         Ok(())
     });
 
-    b.step("the-thanks-is-shown-once", |b| reload_shows_no_message(b));
+    b.step("the-thanks-is-shown-once", reload_shows_no_message);
 
     b.step("only-the-redirect-target-shows-a-scoped-message", |b| {
         // Tab 1 posts the form without following the redirect (fetch, redirect: manual);
