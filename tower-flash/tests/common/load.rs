@@ -23,13 +23,23 @@ pub fn user_id(user: usize) -> ClientId {
 /// An app whose clients are users named by a request extension (`user:<n>`), so that the
 /// test knows each client's key; a push that cannot be stored answers 500.
 pub fn user_app<S: Store>(store: S) -> Router {
-    app(FlashLayer::new(store, key())
-        .secure(false)
-        .on_store_error(OnStoreError::Fail)
-        .identify(|req| {
-            let user = req.extensions.get::<UserId>()?;
-            Some(user_id(user.0))
-        }))
+    user_app_with(store, |layer| layer)
+}
+
+/// The same, with the layer configured further by `configure` (delivery confirmation...).
+pub fn user_app_with<S: Store>(
+    store: S,
+    configure: impl FnOnce(FlashLayer) -> FlashLayer,
+) -> Router {
+    app(configure(
+        FlashLayer::new(store, key())
+            .secure(false)
+            .on_store_error(OnStoreError::Fail)
+            .identify(|req| {
+                let user = req.extensions.get::<UserId>()?;
+                Some(user_id(user.0))
+            }),
+    ))
 }
 
 pub fn as_user(router: &Router, user: usize) -> Client {
@@ -48,6 +58,15 @@ pub struct UserLog {
     pub failed_takes: usize,
     pub requests: usize,
     pub slowest: Duration,
+    /// Every request: when it started, how long it took, whether it succeeded.
+    pub outcomes: Vec<Outcome>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    pub started: Instant,
+    pub took: Duration,
+    pub ok: bool,
 }
 
 pub struct Load {
@@ -81,12 +100,20 @@ impl Load {
                                 flash.info(sent).unwrap();
                             })
                             .await;
-                        log.slowest = log.slowest.max(started.elapsed());
-                        match res.status() {
-                            StatusCode::OK => log.acked.push((text, Instant::now())),
-                            StatusCode::INTERNAL_SERVER_ERROR => log.failed_pushes += 1,
+                        let took = started.elapsed();
+                        log.slowest = log.slowest.max(took);
+                        let ok = match res.status() {
+                            StatusCode::OK => {
+                                log.acked.push((text, Instant::now()));
+                                true
+                            }
+                            StatusCode::INTERNAL_SERVER_ERROR => {
+                                log.failed_pushes += 1;
+                                false
+                            }
                             other => panic!("unexpected status {other}"),
-                        }
+                        };
+                        log.outcomes.push(Outcome { started, took, ok });
                         let started = Instant::now();
                         let got = client
                             .run(|flash| async move {
@@ -97,8 +124,14 @@ impl Load {
                                 })
                             })
                             .await;
-                        log.slowest = log.slowest.max(started.elapsed());
+                        let took = started.elapsed();
+                        log.slowest = log.slowest.max(took);
                         log.requests += 2;
+                        log.outcomes.push(Outcome {
+                            started,
+                            took,
+                            ok: got.is_ok(),
+                        });
                         match got {
                             Ok(texts) => {
                                 let now = Instant::now();

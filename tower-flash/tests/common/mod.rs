@@ -436,8 +436,10 @@ pub async fn body_text(res: Response<Body>) -> String {
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
-#[cfg(any(feature = "cluster", feature = "sentinel"))]
+#[cfg(feature = "redis")]
 pub mod load;
+#[cfg(feature = "redis")]
+pub mod proxy;
 #[cfg(any(feature = "cluster", feature = "sentinel"))]
 pub mod redis_deployments;
 #[cfg(feature = "redis")]

@@ -210,6 +210,12 @@ impl RedisServer {
         format!("{scheme}://127.0.0.1:{port}/")
     }
 
+    /// The server's unix socket.
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
     /// A plain connection for inspecting the server from the test.
     pub fn inspect(&self) -> redis::Connection {
         redis::Client::open(self.url())

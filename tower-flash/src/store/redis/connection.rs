@@ -2,15 +2,17 @@
 //! master that Sentinel names. The store's operations and scripts are the same on each; only
 //! how a command finds its server differs.
 
-use redis::aio::{ConnectionLike, ConnectionManager};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 /// Every kind of connection the store runs on. Cloning is cheap: clones share the
-/// underlying connections.
+/// underlying connections; [`Connection::handle`] takes the one to use now.
 #[derive(Clone)]
 pub(super) enum Connection {
     /// One server, over redis-rs's reconnecting [`ConnectionManager`].
-    Single(ConnectionManager),
+    Single(Single),
     /// A Redis Cluster: commands go to the master of their key's slot, following
     /// redirections and failovers.
     #[cfg(feature = "cluster")]
@@ -20,10 +22,122 @@ pub(super) enum Connection {
     Sentinel(sentinel::SentinelConnection),
 }
 
+/// One server. redis-rs's [`ConnectionManager`] reconnects when its connection breaks, but
+/// not when it goes silent: a connection whose peer vanished without a reset (a host gone,
+/// a NAT or firewall that forgot it) answers nothing until the kernel gives up, many
+/// minutes later. When a call stays unanswered for the store's backstop, the manager of
+/// that connection is replaced by a new one (connecting lazily); calls already sent on the
+/// old one end at their own timeouts.
+#[derive(Clone)]
+pub(super) struct Single {
+    /// The manager in use when this handle was taken, and its generation.
+    manager: ConnectionManager,
+    generation: u64,
+    shared: Arc<SingleShared>,
+}
+
+struct SingleShared {
+    current: Mutex<(u64, ConnectionManager)>,
+    /// How to build a replacement; `None` for a connection the application made
+    /// ([`RedisStore::with_connection`](super::RedisStore::with_connection)), which is kept.
+    rebuild: Option<(redis::Client, ConnectionManagerConfig)>,
+}
+
+impl Single {
+    pub(super) fn new(
+        manager: ConnectionManager,
+        rebuild: Option<(redis::Client, ConnectionManagerConfig)>,
+    ) -> Self {
+        Single {
+            manager: manager.clone(),
+            generation: 0,
+            shared: Arc::new(SingleShared {
+                current: Mutex::new((0, manager)),
+                rebuild,
+            }),
+        }
+    }
+
+    fn current(&self) -> (u64, ConnectionManager) {
+        self.shared
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn handle(&self) -> Self {
+        let (generation, manager) = self.current();
+        Single {
+            manager,
+            generation,
+            shared: self.shared.clone(),
+        }
+    }
+
+    fn replace_silent(&self, generation: u64) {
+        let Some((client, config)) = &self.shared.rebuild else {
+            return;
+        };
+        let mut current = self
+            .shared
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if current.0 != generation {
+            return; // already replaced
+        }
+        match ConnectionManager::new_lazy_with_config(client.clone(), config.clone()) {
+            Ok(manager) => {
+                tracing::warn!("flash: the Redis connection went silent; opening a new one");
+                *current = (generation + 1, manager);
+            }
+            Err(error) => {
+                tracing::error!(%error, "flash: could not replace a silent Redis connection")
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// The connection to use for one operation now.
+    pub(super) fn handle(&self) -> Connection {
+        match self {
+            Connection::Single(single) => Connection::Single(single.handle()),
+            #[allow(unreachable_patterns)] // with neither cluster nor sentinel
+            other => other.clone(),
+        }
+    }
+
+    /// Which connection a handle uses, for [`Connection::replace_silent`].
+    pub(super) fn generation(&self) -> u64 {
+        match self {
+            Connection::Single(single) => single.generation,
+            #[cfg(feature = "cluster")]
+            Connection::Cluster(_) => 0,
+            #[cfg(feature = "sentinel")]
+            Connection::Sentinel(conn) => conn.generation(),
+        }
+    }
+
+    /// A call on the connection of `generation` got no answer within the store's backstop:
+    /// the connection may be silent for good, so the next calls use a new one (one server,
+    /// Sentinel). On a cluster, redis-rs's cluster client keeps its connections.
+    pub(super) fn replace_silent(&self, generation: u64) {
+        match self {
+            Connection::Single(single) => single.replace_silent(generation),
+            #[cfg(feature = "cluster")]
+            Connection::Cluster(_) => {}
+            #[cfg(feature = "sentinel")]
+            Connection::Sentinel(conn) => conn.forget(generation, &"no answer within the backstop"),
+        }
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Connection::Single(conn) => conn.req_packed_command(cmd),
+            Connection::Single(conn) => conn.manager.req_packed_command(cmd),
             #[cfg(feature = "cluster")]
             Connection::Cluster(conn) => conn.req_packed_command(cmd),
             #[cfg(feature = "sentinel")]
@@ -38,7 +152,7 @@ impl ConnectionLike for Connection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Connection::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Connection::Single(conn) => conn.manager.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "cluster")]
             Connection::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "sentinel")]
@@ -48,7 +162,7 @@ impl ConnectionLike for Connection {
 
     fn get_db(&self) -> i64 {
         match self {
-            Connection::Single(conn) => conn.get_db(),
+            Connection::Single(conn) => conn.manager.get_db(),
             #[cfg(feature = "cluster")]
             Connection::Cluster(conn) => conn.get_db(),
             #[cfg(feature = "sentinel")]
@@ -179,8 +293,13 @@ pub(super) mod sentinel {
             Ok(current)
         }
 
+        /// The generation of the master connection in use now (0 when there is none).
+        pub(in crate::store::redis) fn generation(&self) -> u64 {
+            self.current().map_or(0, |c| c.generation)
+        }
+
         /// Forgets the connection of `generation`.
-        fn forget(&self, generation: u64, why: &dyn std::fmt::Display) {
+        pub(in crate::store::redis) fn forget(&self, generation: u64, why: &dyn std::fmt::Display) {
             let mut current = self
                 .inner
                 .current

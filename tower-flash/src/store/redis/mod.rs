@@ -508,13 +508,13 @@ impl RedisStore {
             .set_number_of_retries(options.retries)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(100));
-        let connect = ConnectionManager::new_with_config(client, config);
+        let connect = ConnectionManager::new_with_config(client.clone(), config.clone());
         let deadline = options.timeout + options.connect_timeout;
         let conn = tokio::time::timeout(deadline, connect)
             .await
             .map_err(|_| StoreError::Timeout(deadline))?
             .map_err(StoreError::backend)?;
-        let mut conn = Connection::Single(conn);
+        let mut conn = Connection::Single(connection::Single::new(conn, Some((client, config))));
         tokio::time::timeout(options.timeout, server::require_supported(&mut conn))
             .await
             .map_err(|_| StoreError::Timeout(options.timeout))??;
@@ -523,9 +523,15 @@ impl RedisStore {
 
     /// A store over a connection you made. [`RedisOptions::timeout`] still bounds every
     /// request and [`RedisOptions::backstop`] every
-    /// operation; the connection's own settings apply to reconnection.
+    /// operation; the connection's own settings apply to reconnection. Unlike the stores of
+    /// [`RedisStore::connect_with`], this one cannot replace a connection that goes silent
+    /// (no answer and no reset, as when a host vanishes): redis-rs reconnects only when the
+    /// connection breaks.
     pub fn with_connection(conn: ConnectionManager, options: RedisOptions) -> Self {
-        Self::over(Connection::Single(conn), options)
+        Self::over(
+            Connection::Single(connection::Single::new(conn, None)),
+            options,
+        )
     }
 
     fn over(conn: Connection, options: RedisOptions) -> Self {
@@ -696,16 +702,58 @@ impl RedisStore {
         format!("{}:leases", self.key(id))
     }
 
-    /// Runs one operation under the store's backstop (requests stop waiting earlier, at
-    /// their budget).
+    /// Runs one operation of the connection of `generation` under the store's backstop
+    /// (requests stop waiting earlier, at their budget). An operation unanswered for the
+    /// whole backstop replaces that connection: it may be silent for good.
     async fn bounded<T>(
         &self,
+        generation: u64,
         op: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
+        self.answer(generation, op)
+            .await?
+            .map_err(StoreError::backend)
+    }
+
+    /// [`RedisStore::bounded`], with Redis's own error left to inspect.
+    async fn answer<T>(
+        &self,
+        generation: u64,
+        op: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<redis::RedisResult<T>, StoreError> {
         let backstop = self.options.backstop();
         match tokio::time::timeout(backstop, op).await {
-            Ok(result) => result.map_err(StoreError::backend),
-            Err(_) => Err(StoreError::Timeout(backstop)),
+            Ok(result) => {
+                if result.as_ref().is_err_and(redis::RedisError::is_timeout) {
+                    self.conn.replace_silent(generation);
+                }
+                Ok(result)
+            }
+            Err(_) => {
+                self.conn.replace_silent(generation);
+                Err(StoreError::Timeout(backstop))
+            }
+        }
+    }
+
+    /// Runs an idempotent operation, and once more when its connection broke under it (the
+    /// connection reconnects by itself): whether the first run reached Redis is unknown, and
+    /// running it twice is harmless. Lease operations are idempotent by their lease id (a
+    /// second run finds what the first left), and retrying them spares a message shown
+    /// twice when the confirmation of its delivery met a reset connection.
+    async fn idempotent<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.conn.handle();
+        match self.answer(conn.generation(), op(conn)).await? {
+            Ok(value) => Ok(value),
+            Err(error) if error.is_connection_dropped() || error.is_unrecoverable_error() => {
+                let conn = self.conn.handle();
+                self.bounded(conn.generation(), op(conn)).await
+            }
+            Err(error) => Err(StoreError::backend(error)),
         }
     }
 
@@ -745,8 +793,10 @@ impl RedisStore {
             .arg(&key)
             .arg(ttl_ms)
             .ignore();
-        let mut conn = self.conn.clone();
-        let (len,): (usize,) = self.bounded(pipe.query_async(&mut conn)).await?;
+        let mut conn = self.conn.handle();
+        let (len,): (usize,) = self
+            .bounded(conn.generation(), pipe.query_async(&mut conn))
+            .await?;
         Ok(PushReceipt {
             len: len.min(options.max_messages),
             dropped: len.saturating_sub(options.max_messages),
@@ -794,11 +844,13 @@ impl Store for RedisStore {
     }
 
     async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.handle();
         if take.kind.is_none() && take.target.is_none() && take.lease.is_none() {
             let mut cmd = redis::cmd("LPOP");
             cmd.arg(self.key(id)).arg(TAKE_COUNT);
-            let items: Option<Vec<Vec<u8>>> = self.bounded(cmd.query_async(&mut conn)).await?;
+            let items: Option<Vec<Vec<u8>>> = self
+                .bounded(conn.generation(), cmd.query_async(&mut conn))
+                .await?;
             return Ok(decode_all(items.unwrap_or_default()));
         }
         let mut invocation = self.scripts.take.key(self.key(id));
@@ -818,15 +870,19 @@ impl Store for RedisStore {
                 let left = Duration::from_millis(l.until.saturating_sub(take.now));
                 millis(left) + millis(l.ttl)
             }));
-        let items: Vec<Vec<u8>> = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        let items: Vec<Vec<u8>> = self
+            .bounded(conn.generation(), invocation.invoke_async(&mut conn))
+            .await?;
         Ok(decode_all(items))
     }
 
     async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.handle();
         let mut cmd = redis::cmd("LRANGE");
         cmd.arg(self.key(id)).arg(0).arg(-1);
-        let items: Vec<Vec<u8>> = self.bounded(cmd.query_async(&mut conn)).await?;
+        let items: Vec<Vec<u8>> = self
+            .bounded(conn.generation(), cmd.query_async(&mut conn))
+            .await?;
         Ok(decode_all(items))
     }
 
@@ -840,18 +896,24 @@ impl Store for RedisStore {
     }
 
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.handle();
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.key(id)).arg(self.lease_key(id));
-        let _: Value = self.bounded(cmd.query_async(&mut conn)).await?;
+        let _: Value = self
+            .bounded(conn.generation(), cmd.query_async(&mut conn))
+            .await?;
         Ok(())
     }
 
     async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("HDEL");
         cmd.arg(self.lease_key(id)).arg(lease.as_str());
-        let removed: usize = self.bounded(cmd.query_async(&mut conn)).await?;
+        let removed: usize = self
+            .idempotent(|mut conn| {
+                let cmd = &cmd;
+                async move { cmd.query_async(&mut conn).await }
+            })
+            .await?;
         Ok(removed > 0)
     }
 
@@ -865,7 +927,6 @@ impl Store for RedisStore {
         if only.is_some_and(<[Message]>::is_empty) {
             return Ok(0);
         }
-        let mut conn = self.conn.clone();
         let mut invocation = self.scripts.give_back.key(self.key(id));
         invocation
             .key(self.lease_key(id))
@@ -875,19 +936,24 @@ impl Store for RedisStore {
         for message in only.unwrap_or_default() {
             invocation.arg(message.encode());
         }
-        self.bounded(invocation.invoke_async(&mut conn)).await
+        self.idempotent(|mut conn| {
+            let invocation = &invocation;
+            async move { invocation.invoke_async(&mut conn).await }
+        })
+        .await
     }
 
     async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
         let scope = serde_json::to_string(to).map_err(|e| StoreError::Decode(e.to_string()))?;
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.handle();
         let mut invocation = self.scripts.rescope.key(self.key(id));
         invocation
             .arg(&from.path)
             .arg(pairs_json(&from.query))
             .arg(now_millis())
             .arg(scope);
-        self.bounded(invocation.invoke_async(&mut conn)).await
+        self.bounded(conn.generation(), invocation.invoke_async(&mut conn))
+            .await
     }
 }
 
