@@ -25,220 +25,21 @@ pub use self::server::UnsupportedServer;
 /// empties the list.
 const TAKE_COUNT: usize = 100_000;
 
-/// Lua shared by the scripts: the queue is a list of `kind|json` elements; a lease is a hash
-/// field whose value is the lease's end (ms) and its elements, joined by newlines (encoded
-/// messages never hold a raw newline: JSON escapes it).
-const LUA_HELPERS: &str = r#"
-local function split(s)
-  local out, start = {}, 1
-  while true do
-    local nl = string.find(s, '\n', start, true)
-    if not nl then
-      out[#out + 1] = string.sub(s, start)
-      return out
-    end
-    out[#out + 1] = string.sub(s, start, nl - 1)
-    start = nl + 1
-  end
-end
-local function push_front(key, items, first)
-  for i = #items, first, -1 do
-    redis.call('LPUSH', key, items[i])
-  end
-end
--- The id of an encoded message (`kind|{"i":"<16 hex>",…`): the encoding writes it first.
-local function message_id(item)
-  return string.match(item, '^[^|]*|{"i":"(%x+)"')
-end
-local function at_least_ttl(key, ttl)
-  if redis.call('PTTL', key) < ttl then
-    redis.call('PEXPIRE', key, ttl)
-  end
-end
-local function pairs_set(json)
-  local set = {}
-  for _, pair in ipairs(cjson.decode(json)) do
-    set[pair[1] .. '\0' .. pair[2]] = true
-  end
-  return set
-end
--- The scope of a message that is bound (not fallen back) at `now`, or nil.
-local function bound_scope(item, now)
-  if not string.find(item, '"s":{', 1, true) then
-    return nil
-  end
-  local bar = string.find(item, '|', 1, true)
-  local ok, m = pcall(cjson.decode, string.sub(item, bar + 1))
-  if ok and type(m.s) == 'table' and now < m.s.u then
-    return m.s
-  end
-  return nil
-end
-local function admits(scope, path, wanted)
-  if scope.p ~= path then
-    return false
-  end
-  for _, pair in ipairs(scope.q or {}) do
-    if not wanted[pair[1] .. '\0' .. pair[2]] then
-      return false
-    end
-  end
-  return true
-end
-"#;
+/// Lua shared by the scripts (prefixed to each): splitting lease bodies, message ids,
+/// scopes; the layout of queues and leases is described at the top of the file.
+const LUA_HELPERS: &str = include_str!("lua/helpers.lua");
 
-/// KEYS: queue, leases. ARGV: kind prefix ('' for all), now, target path ('' when not
-/// scoping), target query (JSON pairs), lease id ('' to delete), lease end, TTL (ms), the
-/// leases' TTL (ms: what is left of the lease plus a TTL).
-const TAKE: &str = r#"
-local queue, leases = KEYS[1], KEYS[2]
-local prefix, now, path, lease = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[5]
-local ttl = tonumber(ARGV[7])
-if lease ~= '' then
-  local all = redis.call('HGETALL', leases)
-  local expired = {}
-  for i = 1, #all, 2 do
-    local body = all[i + 1]
-    local nl = string.find(body, '\n', 1, true)
-    if nl and tonumber(string.sub(body, 1, nl - 1)) <= now then
-      expired[#expired + 1] = {all[i], body}
-    end
-  end
-  if #expired > 0 then
-    -- Newest lease first to the front, so that the oldest ends up first.
-    table.sort(expired, function(a, b) return a[1] > b[1] end)
-    for _, e in ipairs(expired) do
-      push_front(queue, split(e[2]), 2)
-      redis.call('HDEL', leases, e[1])
-    end
-    at_least_ttl(queue, ttl)
-  end
-end
-local wanted = nil
-if path ~= '' then
-  wanted = pairs_set(ARGV[4])
-end
-local items = redis.call('LRANGE', queue, 0, -1)
-local taken, kept = {}, {}
-for _, item in ipairs(items) do
-  local ok = prefix == '' or string.sub(item, 1, #prefix) == prefix
-  if ok and wanted then
-    local scope = bound_scope(item, now)
-    if scope and not admits(scope, path, wanted) then
-      ok = false
-    end
-  end
-  if ok then
-    taken[#taken + 1] = item
-  else
-    kept[#kept + 1] = item
-  end
-end
-if #taken == 0 then
-  return taken
-end
-local queue_ttl = redis.call('PTTL', queue)
-redis.call('DEL', queue)
-for i = 1, #kept, 1000 do
-  redis.call('RPUSH', queue, unpack(kept, i, math.min(i + 999, #kept)))
-end
-if #kept > 0 and queue_ttl > 0 then
-  redis.call('PEXPIRE', queue, queue_ttl)
-end
-if lease ~= '' then
-  local held = redis.call('HGET', leases, lease)
-  local body = table.concat(taken, '\n')
-  if held then
-    body = held .. '\n' .. body
-  else
-    body = ARGV[6] .. '\n' .. body
-  end
-  redis.call('HSET', leases, lease, body)
-  -- Leased messages must outlive their lease by a full TTL, whatever the two durations:
-  -- a process that dies holding them gives them back only when the lease ends.
-  at_least_ttl(leases, tonumber(ARGV[8]))
-end
-return taken
-"#;
+/// Takes the messages a request may read, reclaiming expired leases first.
+/// KEYS and ARGV are described at the top of the file.
+const TAKE: &str = include_str!("lua/take.lua");
 
-/// KEYS: queue, leases. ARGV: lease id, cap, TTL (ms), then optionally the encoded messages
-/// to give back (only those the lease still holds, matched by id, written as given).
-/// Returns how many went back.
-const GIVE_BACK: &str = r#"
-local body = redis.call('HGET', KEYS[2], ARGV[1])
-if not body then
-  return 0
-end
-local items = split(body)
-local back = {}
-if #ARGV > 3 then
-  local held = {}
-  for i = 2, #items do
-    local id = message_id(items[i])
-    if id then
-      held[id] = i
-    end
-  end
-  local gone = {}
-  for a = 4, #ARGV do
-    local at = held[message_id(ARGV[a]) or '']
-    if at and not gone[at] then
-      gone[at] = true
-      back[#back + 1] = ARGV[a]
-    end
-  end
-  local rest = {items[1]}
-  for i = 2, #items do
-    if not gone[i] then
-      rest[#rest + 1] = items[i]
-    end
-  end
-  if #rest > 1 then
-    redis.call('HSET', KEYS[2], ARGV[1], table.concat(rest, '\n'))
-  else
-    redis.call('HDEL', KEYS[2], ARGV[1])
-  end
-else
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  for i = 2, #items do
-    back[#back + 1] = items[i]
-  end
-end
-if #back == 0 then
-  return 0
-end
-push_front(KEYS[1], back, 1)
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-at_least_ttl(KEYS[1], tonumber(ARGV[3]))
-return #back
-"#;
+/// Gives a lease back to the front of the queue, whole or only the messages named.
+/// KEYS and ARGV are described at the top of the file.
+const GIVE_BACK: &str = include_str!("lua/give_back.lua");
 
-/// KEYS: queue. ARGV: from path, from query (JSON pairs), now, the new scope (JSON).
-/// The top-level scope is the message's last key, so its last `,"s":{` starts it.
-const RESCOPE: &str = r#"
-local path, now = ARGV[1], tonumber(ARGV[3])
-local wanted = pairs_set(ARGV[2])
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-local moved = 0
-for i, item in ipairs(items) do
-  local scope = bound_scope(item, now)
-  if scope and admits(scope, path, wanted) then
-    local at, from = nil, 1
-    while true do
-      local found = string.find(item, ',"s":{', from, true)
-      if not found then
-        break
-      end
-      at, from = found, found + 1
-    end
-    if at then
-      redis.call('LSET', KEYS[1], i - 1, string.sub(item, 1, at - 1) .. ',"s":' .. ARGV[4] .. '}')
-      moved = moved + 1
-    end
-  end
-end
-return moved
-"#;
+/// Binds the messages scoped to one path to the next redirect's target.
+/// KEYS and ARGV are described at the top of the file.
+const RESCOPE: &str = include_str!("lua/rescope.lua");
 
 fn script(body: &str) -> Script {
     Script::new(&format!("{LUA_HELPERS}{body}"))
@@ -1044,6 +845,42 @@ fn sentinel_client(
 #[cfg(test)]
 mod tests {
     use super::redact;
+    use crate::message::{Level, Message, Scope};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// The scripts in `lua/` read encoded messages without decoding them all: the kind before
+    /// the first `|` (selection by kind), the id as the first field `{"i":"<16 hex>"`
+    /// (`message_id`, give-back by id), and the scope as the last field `,"s":{"p":…,
+    /// "q":…,"u":…}}` (`bound_scope`, `RESCOPE` rewrites from its last `,"s":{`). This pins
+    /// the whole layout, field order included: a change to the encoding fails here first.
+    #[test]
+    fn the_encoding_has_the_field_order_the_scripts_rely_on() {
+        let mut m = Message::new(Level::Info, "Saved \"x\"")
+            .with_data(serde_json::json!({"k": 1}))
+            .expires_in(Duration::from_secs(5));
+        m.set_scope(Some(Scope {
+            path: "/p".into(),
+            params: vec![("a".into(), "1".into())],
+            until: 9,
+        }));
+        let millis = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_millis();
+        let expected = format!(
+            r#"info|{{"i":"{}","t":"Saved \"x\"","c":{},"d":{{"k":1}},"x":{},"s":{{"p":"/p","q":[["a","1"]],"u":9}}}}"#,
+            m.id(),
+            millis(m.created_at()),
+            millis(m.expires_at().unwrap()),
+        );
+        assert_eq!(String::from_utf8(m.encode()).unwrap(), expected);
+        // Optional fields are left out, not written as null, so the id stays first and the
+        // scope last whatever is set.
+        let plain = Message::new(Level::Error, "x");
+        let expected = format!(
+            r#"error|{{"i":"{}","t":"x","c":{}}}"#,
+            plain.id(),
+            millis(plain.created_at())
+        );
+        assert_eq!(String::from_utf8(plain.encode()).unwrap(), expected);
+    }
 
     #[test]
     fn urls_are_redacted() {
