@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderValue, StatusCode};
 
+use crate::config::Config;
 use crate::error::{Error, StoreError};
 use crate::htmx::{HX_LOCATION, HX_REDIRECT, HX_REFRESH, HX_TRIGGER};
 use crate::id::{ClientId, CookieHeaders};
-use crate::layer::Config;
 use crate::message::{Kind, Level, Message, MessageId, Messages, Scope, millis, now_millis};
 use crate::store::{Lease, LeaseId, OwnedTake, Take, Target, parse_query};
 use crate::telemetry;
@@ -557,15 +557,12 @@ impl Flash {
 
     fn enqueue(&self, messages: Vec<Message>, now: bool, kind: &Kind) -> Result<usize, Error> {
         let config = self.config();
-        for message in &messages {
-            config.check(message)?;
-        }
-        let below_min = !config.passes_min_level(kind);
+        let messages = config.admit(messages)?;
         let mut state = self.state();
         if state.closed && !now {
             return Err(Error::Closed);
         }
-        if !below_min {
+        if !messages.is_empty() {
             // `now` messages and stored ones have separate budgets of the same size.
             let queued = state.local.iter().filter(|l| l.now == now).count()
                 + if now { 0 } else { state.kept.len() };

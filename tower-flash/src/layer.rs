@@ -1,5 +1,5 @@
-//! [`FlashLayer`]: configuration of the flash middleware. Defaults live here: TTL, limits,
-//! cookie name and flags.
+//! [`FlashLayer`]: the builder of the flash middleware's configuration (which lives in
+//! `config`, shared by every request's `Flash` and by `FlashSender`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,44 +9,16 @@ use cookie::Key;
 use http::request::Parts;
 use tower_layer::Layer;
 
-use crate::error::Error;
+use crate::config::{
+    Config, DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES,
+    DEFAULT_SCOPE_FALLBACK, DEFAULT_TTL, OnStoreError,
+};
 use crate::htmx::HtmxDelivery;
 use crate::id::{ClientId, CookieCodec};
-use crate::message::{Kind, Level, MAX_DATA_DEPTH, Message};
+use crate::message::Level;
 use crate::sender::FlashSender;
 use crate::service::FlashService;
-use crate::store::{DynStore, MAX_TTL, PushOptions, Store};
-
-/// Finds the client of a request other than by the flash cookie; see
-/// [`FlashLayer::identify`].
-pub(crate) type Identify = dyn Fn(&Parts) -> Option<ClientId> + Send + Sync;
-
-/// Unread messages expire this long after their client's last write: one day.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-/// The most messages kept for one client: 64.
-pub const DEFAULT_MAX_MESSAGES: usize = 64;
-/// The largest message, text plus JSON data: 4 KiB.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4096;
-/// How long messages leased by a request stay away before they come back on their own,
-/// when the process died before confirming or giving them back: 30 s.
-pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long redirect-scoped messages wait for their target before any path may read them:
-/// 180 s, as Spring's `FlashMap`.
-pub const DEFAULT_SCOPE_FALLBACK: Duration = Duration::from_secs(180);
-
-/// What the layer does when the store fails to write a request's messages.
-///
-/// A handler that wants to react itself calls [`Flash::save`](crate::Flash::save) and gets
-/// the error; this policy covers the writes left to the end of the request.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OnStoreError {
-    /// Log the error (`tracing` at error level) and send the handler's response as it is.
-    #[default]
-    Log,
-    /// Log the error and answer `500 Internal Server Error` with an empty body instead.
-    Fail,
-}
+use crate::store::{MAX_TTL, Store};
 
 /// The flash middleware: gives every request a [`Flash`](crate::Flash) and writes its
 /// messages before the response leaves.
@@ -71,89 +43,6 @@ pub enum OnStoreError {
 #[derive(Clone)]
 pub struct FlashLayer {
     config: Arc<Config>,
-}
-
-/// Everything a request's [`Flash`](crate::Flash) needs, shared by all requests.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) store: Arc<dyn DynStore>,
-    /// The most time the store may add to one request ([`Store::deadline`]).
-    pub(crate) budget: Option<Duration>,
-    pub(crate) cookie: CookieCodec,
-    pub(crate) ttl: Duration,
-    pub(crate) max_messages: usize,
-    pub(crate) max_message_bytes: usize,
-    pub(crate) min_level: Option<Level>,
-    pub(crate) on_store_error: OnStoreError,
-    pub(crate) identify: Option<Arc<Identify>>,
-    /// Clients without an `identify` id are keyed through their tower-sessions session.
-    #[cfg(feature = "tower-sessions")]
-    pub(crate) by_session: bool,
-    /// Delivery confirmation, with its lease timeout.
-    pub(crate) lease_timeout: Option<Duration>,
-    /// Redirect scoping, with its fallback time.
-    pub(crate) scope_fallback: Option<Duration>,
-    /// Delivery to htmx requests in `HX-Trigger`.
-    pub(crate) htmx: Option<HtmxDelivery>,
-}
-
-impl Config {
-    /// The per-message limits: a non-empty text, text plus data within the size limit, and,
-    /// with htmx delivery, a message that fits the `HX-Trigger` header alone.
-    pub(crate) fn check(&self, message: &Message) -> Result<(), Error> {
-        if message.text().is_empty() {
-            return Err(Error::EmptyText);
-        }
-        let size = message.size();
-        if size > self.max_message_bytes {
-            return Err(Error::TooLarge {
-                size,
-                max: self.max_message_bytes,
-            });
-        }
-        let depth = message.data_depth();
-        if depth > MAX_DATA_DEPTH {
-            return Err(Error::TooDeep {
-                depth,
-                max: MAX_DATA_DEPTH,
-            });
-        }
-        if let Some(htmx) = &self.htmx {
-            // Any message could go out in a header: one that never fits would wait for a
-            // full-page read however many htmx requests come.
-            let size = htmx.alone_bytes(message);
-            if size > htmx.max_header_bytes {
-                return Err(Error::TooLargeForHtmx {
-                    size,
-                    max: htmx.max_header_bytes,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether a message of `kind` is kept by the minimum level (free kinds always are).
-    pub(crate) fn passes_min_level(&self, kind: &Kind) -> bool {
-        match (kind.level(), self.min_level) {
-            (Some(level), Some(min)) => level >= min,
-            _ => true,
-        }
-    }
-
-    /// Whether clients are keyed through their session.
-    pub(crate) fn by_session(&self) -> bool {
-        #[cfg(feature = "tower-sessions")]
-        return self.by_session;
-        #[cfg(not(feature = "tower-sessions"))]
-        false
-    }
-
-    pub(crate) fn push_options(&self) -> PushOptions {
-        PushOptions {
-            ttl: self.ttl,
-            max_messages: self.max_messages,
-        }
-    }
 }
 
 impl FlashLayer {

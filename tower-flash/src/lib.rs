@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod config;
 mod error;
 mod flash;
 mod htmx;
@@ -24,6 +25,10 @@ mod json;
 
 pub use cookie::{Key, KeyError};
 
+pub use crate::config::{
+    DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_SCOPE_FALLBACK,
+    DEFAULT_TTL, OnStoreError,
+};
 pub use crate::error::{Error, StoreError};
 #[cfg(feature = "axum")]
 pub use crate::extract::MissingFlashLayer;
@@ -32,10 +37,7 @@ pub use crate::htmx::HtmxDelivery;
 pub use crate::id::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN};
 #[cfg(feature = "axum")]
 pub use crate::json::messages_json;
-pub use crate::layer::{
-    DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_SCOPE_FALLBACK,
-    DEFAULT_TTL, FlashLayer, OnStoreError,
-};
+pub use crate::layer::FlashLayer;
 pub use crate::message::{
     Grouped, GroupedTexts, Kind, Level, MAX_DATA_DEPTH, MAX_KIND_LEN, Message, MessageId, Messages,
     Scope, UnknownLevel,

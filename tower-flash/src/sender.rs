@@ -3,9 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::config::Config;
 use crate::error::Error;
 use crate::id::ClientId;
-use crate::layer::Config;
 use crate::message::Message;
 use crate::store::PushReceipt;
 
@@ -38,13 +38,7 @@ impl FlashSender {
         client: &ClientId,
         messages: impl IntoIterator<Item = Message>,
     ) -> Result<PushReceipt, Error> {
-        let mut batch = Vec::new();
-        for message in messages {
-            self.config.check(&message)?;
-            if self.config.passes_min_level(message.kind()) {
-                batch.push(message);
-            }
-        }
+        let batch = self.config.admit(messages)?;
         if batch.len() > self.config.max_messages {
             return Err(Error::TooManyMessages {
                 max: self.config.max_messages,

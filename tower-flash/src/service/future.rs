@@ -11,9 +11,9 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::FlashBody;
+use crate::config::{Config, OnStoreError};
 use crate::flash::{Finished, Flash, ResponseHead};
 use crate::htmx::HX_TRIGGER;
-use crate::layer::{Config, OnStoreError};
 
 type Finish = Pin<Box<dyn Future<Output = Finished> + Send>>;
 

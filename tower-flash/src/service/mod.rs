@@ -7,9 +7,9 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
+use crate::config::Config;
 use crate::flash::{Flash, RequestUrl};
 use crate::htmx::HX_REQUEST;
-use crate::layer::Config;
 use crate::store::Target;
 
 mod body;
