@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use tower_flash::{FlashLayer, RedisOptions, RedisStore};
 
-use common::load::{Load, Outcome, Tally, tally, user_app_with};
+use common::load::{Load, Tally, tally, user_app_with};
 use common::proxy::{Cut, Fault, FaultProxy};
 use common::redis_server::RedisServer;
 use common::{Client, app, key};
@@ -107,47 +107,35 @@ impl Injury {
 }
 
 struct Figures {
-    requests: usize,
-    failed: usize,
-    over_deadline: usize,
-    slowest: Duration,
-    acked: usize,
     tally: Tally,
+    over_deadline: usize,
     /// From the heal to the end of the last failed request (zero when none failed after).
     recovery: Duration,
 }
 
 fn figures(logs: &[common::load::UserLog], healed: Instant) -> Figures {
-    let outcomes: Vec<Outcome> = logs.iter().flat_map(|l| l.outcomes.clone()).collect();
-    let recovery = outcomes
-        .iter()
-        .filter(|o| !o.ok)
-        .map(|o| (o.started + o.took).saturating_duration_since(healed))
-        .max()
-        .unwrap_or_default();
-    let t = tally(logs);
+    let outcomes = || logs.iter().flat_map(|l| l.outcomes.iter());
     Figures {
-        requests: outcomes.len(),
-        failed: outcomes.iter().filter(|o| !o.ok).count(),
-        over_deadline: outcomes
-            .iter()
+        tally: tally(logs),
+        over_deadline: outcomes()
             .filter(|o| o.took > TIMEOUT + Duration::from_millis(50))
             .count(),
-        slowest: outcomes.iter().map(|o| o.took).max().unwrap_or_default(),
-        acked: t.acked,
-        tally: t,
-        recovery,
+        recovery: outcomes()
+            .filter(|o| !o.ok)
+            .map(|o| (o.started + o.took).saturating_duration_since(healed))
+            .max()
+            .unwrap_or_default(),
     }
 }
 
 fn row(injury: Injury, mode: &str, f: &Figures) -> String {
     format!(
         "| {injury:?} | {mode} | {} | {} | {} | {:.0} ms | {} | {} | {} | {} | {:.0} ms |",
-        f.requests,
-        f.failed,
+        f.tally.requests,
+        f.tally.failed_pushes + f.tally.failed_takes,
         f.over_deadline,
-        f.slowest.as_secs_f64() * 1e3,
-        f.acked,
+        f.tally.slowest.as_secs_f64() * 1e3,
+        f.tally.acked,
         f.tally.lost.len(),
         f.tally.duplicates,
         f.tally.foreign,
@@ -263,16 +251,19 @@ async fn under(injury: Injury) {
             "{injury:?}, {mode}: another user's message"
         );
         assert!(
-            f.slowest < TIMEOUT + SLACK,
+            f.tally.slowest < TIMEOUT + SLACK,
             "{injury:?}, {mode}: a request took {:?}, the deadline is {TIMEOUT:?}",
-            f.slowest
+            f.tally.slowest
         );
         assert!(
             f.recovery < after - Duration::from_millis(500),
             "{injury:?}, {mode}: requests still failed {:?} after the heal",
             f.recovery
         );
-        assert!(f.acked > 0, "{injury:?}, {mode}: the load did nothing");
+        assert!(
+            f.tally.acked > 0,
+            "{injury:?}, {mode}: the load did nothing"
+        );
     }
     assert_eq!(
         default.tally.duplicates, 0,

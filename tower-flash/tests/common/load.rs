@@ -56,10 +56,19 @@ pub struct UserLog {
     pub received: Vec<(String, Instant)>,
     pub failed_pushes: usize,
     pub failed_takes: usize,
-    pub requests: usize,
-    pub slowest: Duration,
     /// Every request: when it started, how long it took, whether it succeeded.
     pub outcomes: Vec<Outcome>,
+}
+
+impl UserLog {
+    /// Records a request started at `started` and answered now.
+    fn record(&mut self, started: Instant, ok: bool) {
+        self.outcomes.push(Outcome {
+            started,
+            took: started.elapsed(),
+            ok,
+        });
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -100,8 +109,6 @@ impl Load {
                                 flash.info(sent).unwrap();
                             })
                             .await;
-                        let took = started.elapsed();
-                        log.slowest = log.slowest.max(took);
                         let ok = match res.status() {
                             StatusCode::OK => {
                                 log.acked.push((text, Instant::now()));
@@ -113,7 +120,7 @@ impl Load {
                             }
                             other => panic!("unexpected status {other}"),
                         };
-                        log.outcomes.push(Outcome { started, took, ok });
+                        log.record(started, ok);
                         let started = Instant::now();
                         let got = client
                             .run(|flash| async move {
@@ -124,14 +131,7 @@ impl Load {
                                 })
                             })
                             .await;
-                        let took = started.elapsed();
-                        log.slowest = log.slowest.max(took);
-                        log.requests += 2;
-                        log.outcomes.push(Outcome {
-                            started,
-                            took,
-                            ok: got.is_ok(),
-                        });
+                        log.record(started, got.is_ok());
                         match got {
                             Ok(texts) => {
                                 let now = Instant::now();
@@ -230,11 +230,15 @@ impl Tally {
 pub fn tally<'a>(logs: impl IntoIterator<Item = &'a UserLog>) -> Tally {
     let mut t = Tally::default();
     for log in logs {
-        t.requests += log.requests;
+        t.requests += log.outcomes.len();
         t.acked += log.acked.len();
         t.failed_pushes += log.failed_pushes;
         t.failed_takes += log.failed_takes;
-        t.slowest = t.slowest.max(log.slowest);
+        t.slowest = log
+            .outcomes
+            .iter()
+            .map(|o| o.took)
+            .fold(t.slowest, Duration::max);
         let own = format!("u{}-", log.user);
         let mut seen: HashMap<&str, (usize, Instant)> = HashMap::new();
         for (text, at) in &log.received {
