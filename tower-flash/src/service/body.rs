@@ -8,7 +8,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::flash::Flash;
+use crate::flash::finish::Delivery;
 
 type Confirming = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -26,7 +26,7 @@ pin_project! {
     pub struct FlashBody<B: Body> {
         #[pin]
         inner: Option<B>,
-        flash: Option<Flash>,
+        delivery: Option<Delivery>,
         confirming: Option<Confirming>,
         last: Option<Frame<B::Data>>,
         // Bytes still to send before the length the response promised is reached.
@@ -39,19 +39,19 @@ impl<B: Body> FlashBody<B> {
     pub(crate) fn plain(inner: B) -> Self {
         FlashBody {
             inner: Some(inner),
-            flash: None,
+            delivery: None,
             confirming: None,
             last: None,
             remaining: None,
         }
     }
 
-    /// The handler's body, confirming `flash`'s lease when it ends or when `promised`
-    /// bytes (the response's length, if known) have been sent.
-    pub(crate) fn confirming(inner: B, flash: Flash, promised: Option<u64>) -> Self {
+    /// The handler's body, confirming `delivery` when it ends or when `promised` bytes (the
+    /// response's length, if known) have been sent.
+    pub(crate) fn confirming(inner: B, delivery: Delivery, promised: Option<u64>) -> Self {
         FlashBody {
             inner: Some(inner),
-            flash: Some(flash),
+            delivery: Some(delivery),
             confirming: None,
             last: None,
             remaining: promised,
@@ -62,7 +62,7 @@ impl<B: Body> FlashBody<B> {
     pub(crate) fn empty() -> Self {
         FlashBody {
             inner: None,
-            flash: None,
+            delivery: None,
             confirming: None,
             last: None,
             remaining: None,
@@ -98,19 +98,18 @@ impl<B: Body> Body for FlashBody<B> {
                 length_reached || inner.is_end_stream()
             }
             Some(Err(_)) => {
-                if let Some(flash) = this.flash.take() {
-                    flash.abandon_delivery();
-                }
+                // Dropped unconfirmed: its messages are given back.
+                this.delivery.take();
                 false
             }
             None => true,
         };
-        // Only the end takes the handle: dropping it early would give the messages back.
-        let Some(flash) = this.flash.take_if(|_| ended) else {
+        // Only the end takes the delivery: dropping it early would give the messages back.
+        let Some(delivery) = this.delivery.take_if(|_| ended) else {
             return Poll::Ready(frame);
         };
         *this.last = frame.and_then(Result::ok);
-        let mut confirming: Confirming = Box::pin(async move { flash.confirm_delivery().await });
+        let mut confirming: Confirming = Box::pin(delivery.confirm());
         if confirming.as_mut().poll(cx).is_pending() {
             *this.confirming = Some(confirming);
             return Poll::Pending;
@@ -121,7 +120,7 @@ impl<B: Body> Body for FlashBody<B> {
     fn is_end_stream(&self) -> bool {
         // With a lease to confirm, the server must poll once more to learn that the body
         // ended: that poll is the confirmation.
-        self.flash.is_none()
+        self.delivery.is_none()
             && self.confirming.is_none()
             && self.last.is_none()
             && self.inner.as_ref().is_none_or(Body::is_end_stream)
@@ -137,7 +136,7 @@ impl<B: Body> Body for FlashBody<B> {
 impl<B: Body> std::fmt::Debug for FlashBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlashBody")
-            .field("confirms_delivery", &self.flash.is_some())
+            .field("confirms_delivery", &self.delivery.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -12,20 +12,22 @@ use pin_project_lite::pin_project;
 
 use super::FlashBody;
 use crate::config::{Config, OnStoreError};
-use crate::flash::{Finished, Flash, ResponseHead};
+use crate::flash::finish::Outcome;
+use crate::flash::{Finishing, Flash, Reply};
 use crate::htmx::HX_TRIGGER;
 
-type Finish = Pin<Box<dyn Future<Output = Finished> + Send>>;
+type Finish = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 pin_project! {
     /// Polls the inner service, then finishes the request's flash (writes its messages,
-    /// gives back or scopes them) before handing the response back. Requests with nothing to
-    /// finish take the fast path: no store call, no allocation.
+    /// gives back or scopes them) and applies the outcome to the response before handing it
+    /// back. Requests with nothing to finish take the fast path: no store call, no
+    /// allocation.
     pub struct ResponseFuture<F, B> {
         #[pin]
         inner: F,
         flash: Option<Flash>,
-        finishing: Option<(Finish, Response<B>, Flash)>,
+        finishing: Option<(Finish, Response<B>)>,
         config: Arc<Config>,
         method: Method,
     }
@@ -43,21 +45,48 @@ impl<F, B> ResponseFuture<F, B> {
     }
 }
 
-/// The response with its body wrapped, confirming delivery at the end of the body when the
-/// request leased messages. A response that showed messages is not stored by caches,
-/// unless the handler said otherwise.
-fn wrap<B: Body>(mut response: Response<B>, flash: Flash) -> Response<FlashBody<B>> {
-    let (delivered, holds_lease) = flash.response_needs();
-    if delivered && !response.headers().contains_key(CACHE_CONTROL) {
-        response
-            .headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// Carries out what finishing the request left to the response: the cookie and the htmx
+/// header, no caching of a response that shows messages (unless the handler said otherwise),
+/// and a body that confirms delivery when it has been sent whole. A store error under
+/// [`OnStoreError::Fail`] replaces the response with an empty 500 (its leased messages go
+/// back).
+fn apply<B: Body>(
+    mut response: Response<B>,
+    outcome: Outcome,
+    on_store_error: OnStoreError,
+) -> Response<FlashBody<B>> {
+    if let Err(error) = &outcome.result {
+        tracing::error!(%error, "flash: could not store this request's messages");
+        if on_store_error == OnStoreError::Fail {
+            let mut failed = Response::new(FlashBody::empty());
+            *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            if let Some(cookie) = outcome.set_cookie {
+                failed.headers_mut().append(SET_COOKIE, cookie);
+            }
+            // The handler's response is not sent: dropping the delivery gives its leased
+            // messages back.
+            drop(response);
+            drop(outcome.delivery);
+            return failed;
+        }
     }
-    if holds_lease {
-        let promised = promised_length(&response);
-        response.map(|body| FlashBody::confirming(body, flash, promised))
-    } else {
-        response.map(FlashBody::plain)
+    let headers = response.headers_mut();
+    if let Some(cookie) = outcome.set_cookie {
+        headers.append(SET_COOKIE, cookie);
+    }
+    if let Some(trigger) = outcome.hx_trigger {
+        // Replaces every `HX-Trigger` the handler set: the merged one holds them all.
+        headers.insert(HX_TRIGGER, trigger);
+    }
+    if outcome.shows_messages && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    match outcome.delivery {
+        Some(delivery) => {
+            let promised = promised_length(&response);
+            response.map(|body| FlashBody::confirming(body, delivery, promised))
+        }
+        None => response.map(FlashBody::plain),
     }
 }
 
@@ -93,57 +122,29 @@ where
             let response = match response {
                 Ok(response) => response,
                 Err(error) => {
-                    // No response to carry a cookie: close, so that late pushes report
-                    // `Error::Closed` instead of vanishing. Dropping the handle gives any
-                    // leased messages back.
-                    flash.close();
+                    flash.abort();
                     return Poll::Ready(Err(error));
                 }
             };
-            let head =
-                ResponseHead::new(this.method, response.status(), || sends_no_body(&response));
-            if !flash.needs_finish(&head) {
-                flash.close();
-                return Poll::Ready(Ok(wrap(response, flash)));
-            }
-            let head = head.headers(response.headers());
-            let finisher = flash.clone();
-            let finish: Finish = Box::pin(async move { finisher.finish(head).await });
-            *this.finishing = Some((finish, response, flash));
-        }
-        let Some((mut finish, mut response, flash)) = this.finishing.take() else {
-            return Poll::Pending;
-        };
-        let Poll::Ready(Finished {
-            set_cookie: cookie,
-            hx_trigger,
-            result,
-        }) = finish.as_mut().poll(cx)
-        else {
-            *this.finishing = Some((finish, response, flash));
-            return Poll::Pending;
-        };
-        if let Err(error) = result {
-            tracing::error!(%error, "flash: could not store this request's messages");
-            if this.config.on_store_error == OnStoreError::Fail {
-                let mut failed = Response::new(FlashBody::empty());
-                *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                if let Some(cookie) = cookie {
-                    failed.headers_mut().append(SET_COOKIE, cookie);
+            let reply = Reply::new(this.method, response.status(), || sends_no_body(&response));
+            match flash.finish(reply, response.headers()) {
+                Finishing::Done(outcome) => {
+                    return Poll::Ready(Ok(apply(response, outcome, this.config.on_store_error)));
                 }
-                // The handler's response is not sent: its leased messages go back.
-                drop(response);
-                flash.abandon_delivery();
-                return Poll::Ready(Ok(failed));
+                Finishing::Pending(finish) => *this.finishing = Some((finish, response)),
             }
         }
-        if let Some(cookie) = cookie {
-            response.headers_mut().append(SET_COOKIE, cookie);
+        let Some((mut finish, response)) = this.finishing.take() else {
+            return Poll::Pending;
+        };
+        match finish.as_mut().poll(cx) {
+            Poll::Ready(outcome) => {
+                Poll::Ready(Ok(apply(response, outcome, this.config.on_store_error)))
+            }
+            Poll::Pending => {
+                *this.finishing = Some((finish, response));
+                Poll::Pending
+            }
         }
-        if let Some(trigger) = hx_trigger {
-            // Replaces every `HX-Trigger` the handler set: the merged one holds them all.
-            response.headers_mut().insert(HX_TRIGGER, trigger);
-        }
-        Poll::Ready(Ok(wrap(response, flash)))
     }
 }
