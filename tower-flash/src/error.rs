@@ -99,7 +99,7 @@ pub enum StoreError {
     Invalid(String),
     /// A stored message could not be decoded.
     #[error("a stored flash message could not be decoded: {0}")]
-    Decode(String),
+    Decode(#[from] crate::store::codec::DecodeError),
     /// The backend failed (connection refused, protocol error, script error…).
     #[error("the flash store failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

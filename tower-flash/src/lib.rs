@@ -39,8 +39,8 @@ pub use crate::id::{ClientId, InvalidClientId, MAX_CLIENT_ID_LEN};
 pub use crate::json::messages_json;
 pub use crate::layer::FlashLayer;
 pub use crate::message::{
-    Grouped, GroupedTexts, Kind, Level, MAX_DATA_DEPTH, MAX_KIND_LEN, Message, MessageId, Messages,
-    Scope, UnknownLevel,
+    Grouped, GroupedTexts, InvalidMessageId, Kind, Level, MAX_DATA_DEPTH, MAX_KIND_LEN, Message,
+    MessageId, Messages, Scope, UnknownLevel,
 };
 pub use crate::sender::FlashSender;
 pub use crate::service::{FlashBody, FlashService, ResponseFuture};

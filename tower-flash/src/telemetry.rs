@@ -123,7 +123,7 @@ pub(crate) fn evicted(clients: usize, messages: usize) {
 /// Stored messages that could not be decoded (already removed by the take that found them).
 /// Only a store that decodes what it reads (Redis) can find one.
 #[cfg(feature = "redis")]
-pub(crate) fn undecodable(error: &StoreError) {
+pub(crate) fn undecodable(error: &crate::store::codec::DecodeError) {
     tracing::error!(%error, "flash: a stored message could not be decoded and was dropped");
     record::count("tower_flash_messages_undecodable_total", 1);
 }

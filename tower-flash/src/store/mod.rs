@@ -19,6 +19,7 @@ use crate::id::ClientId;
 use crate::message::{Kind, Message, Scope, now_millis};
 use crate::telemetry::observed;
 
+pub mod codec;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;

@@ -49,10 +49,11 @@ fn scoped(text: &str, path: &str, params: &[(&str, &str)], until: u64) -> Messag
         until,
     };
     // Scopes are set by the layer; a store test sets one through the wire encoding.
-    let mut json: serde_json::Value = serde_json::from_slice(&message.encode()[5..]).unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&tower_flash::store::codec::encode(&message)[5..]).unwrap();
     json["s"] = serde_json::to_value(&scope).unwrap();
     let encoded = [b"info|".as_slice(), json.to_string().as_bytes()].concat();
-    message = Message::decode(&encoded).unwrap();
+    message = tower_flash::store::codec::decode(&encoded).unwrap();
     assert_eq!(message.scope(), Some(&scope));
     message
 }

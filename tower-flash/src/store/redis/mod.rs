@@ -11,7 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
 use self::connection::Connection;
-use super::{LeaseId, PushOptions, PushReceipt, Store, Take, Target};
+use super::{LeaseId, PushOptions, PushReceipt, Store, Take, Target, codec};
 use crate::error::StoreError;
 use crate::id::ClientId;
 use crate::message::{Message, Scope, now_millis};
@@ -220,7 +220,7 @@ fn install_crypto_provider() {
 /// messages and they survive restarts.
 ///
 /// - **Layout**: a client's messages are the elements of the list at `{prefix}{<id>}`
-///   (prefix `flash:` by default), one [encoded](Message::encode) message per element,
+///   (prefix `flash:` by default), one [encoded](super::codec::encode) message per element,
 ///   oldest first. The braces are a hash tag: every key of one client lands in one cluster
 ///   slot. Every key has a TTL.
 /// - **Connection**: one multiplexed, auto-reconnecting [`ConnectionManager`] shared by all
@@ -572,9 +572,9 @@ impl RedisStore {
         let key = self.key(id);
         let encoded: Vec<Vec<u8>> = if at_front {
             // LPUSH puts each element at the head in turn: reverse to keep their order.
-            messages.iter().rev().map(Message::encode).collect()
+            messages.iter().rev().map(codec::encode).collect()
         } else {
-            messages.iter().map(Message::encode).collect()
+            messages.iter().map(codec::encode).collect()
         };
         let cap = isize::try_from(options.max_messages).unwrap_or(isize::MAX);
         let ttl_ms = millis(options.ttl);
@@ -610,7 +610,7 @@ impl RedisStore {
 fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
     items
         .iter()
-        .filter_map(|bytes| match Message::decode(bytes) {
+        .filter_map(|bytes| match codec::decode(bytes) {
             Ok(message) => Some(message),
             Err(error) => {
                 crate::telemetry::undecodable(&error);
@@ -735,7 +735,7 @@ impl Store for RedisStore {
             .arg(options.max_messages.max(1))
             .arg(millis(options.ttl));
         for message in only.unwrap_or_default() {
-            invocation.arg(message.encode());
+            invocation.arg(codec::encode(message));
         }
         self.idempotent(|mut conn| {
             let invocation = &invocation;
@@ -745,7 +745,7 @@ impl Store for RedisStore {
     }
 
     async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
-        let scope = serde_json::to_string(to).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let scope = serde_json::to_string(to).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = self.conn.handle();
         let mut invocation = self.scripts.rescope.key(self.key(id));
         invocation
@@ -846,6 +846,7 @@ fn sentinel_client(
 mod tests {
     use super::redact;
     use crate::message::{Level, Message, Scope};
+    use crate::store::codec;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// The scripts in `lua/` read encoded messages without decoding them all: the kind before
@@ -870,7 +871,7 @@ mod tests {
             millis(m.created_at()),
             millis(m.expires_at().unwrap()),
         );
-        assert_eq!(String::from_utf8(m.encode()).unwrap(), expected);
+        assert_eq!(String::from_utf8(codec::encode(&m)).unwrap(), expected);
         // Optional fields are left out, not written as null, so the id stays first and the
         // scope last whatever is set.
         let plain = Message::new(Level::Error, "x");
@@ -879,7 +880,7 @@ mod tests {
             plain.id(),
             millis(plain.created_at())
         );
-        assert_eq!(String::from_utf8(plain.encode()).unwrap(), expected);
+        assert_eq!(String::from_utf8(codec::encode(&plain)).unwrap(), expected);
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! The message model: [`Level`], [`Kind`], [`Message`] and the [`Messages`] a take returns.
+//! Their stored encoding is [`store::codec`](crate::store::codec).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -6,10 +7,14 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::Error as _;
-use serde::ser::{SerializeMap, SerializeStruct};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, StoreError};
+
+mod messages;
+
+pub use messages::{Grouped, GroupedTexts, Messages};
 
 /// The longest [`Kind`] accepted, in bytes.
 pub const MAX_KIND_LEN: usize = 32;
@@ -250,17 +255,22 @@ impl fmt::Debug for MessageId {
     }
 }
 
+/// A [`MessageId`] in any form but 16 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a message id is 16 hex digits")]
+pub struct InvalidMessageId;
+
 impl FromStr for MessageId {
-    type Err = StoreError;
+    type Err = InvalidMessageId;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         // `from_str_radix` alone would take a sign (`+000000000000001`).
         if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::Decode("message id is not 16 hex digits".into()));
+            return Err(InvalidMessageId);
         }
         u64::from_str_radix(s, 16)
             .map(MessageId)
-            .map_err(|_| StoreError::Decode("message id is not 16 hex digits".into()))
+            .map_err(|_| InvalidMessageId)
     }
 }
 
@@ -316,13 +326,13 @@ pub(crate) fn nesting_depth(value: &serde_json::Value) -> usize {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
-    id: MessageId,
-    kind: Kind,
-    text: String,
-    data: Option<serde_json::Value>,
-    created_at: u64,
-    expires_at: Option<u64>,
-    scope: Option<Scope>,
+    pub(crate) id: MessageId,
+    pub(crate) kind: Kind,
+    pub(crate) text: String,
+    pub(crate) data: Option<serde_json::Value>,
+    pub(crate) created_at: u64,
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) scope: Option<Scope>,
 }
 
 /// Where a redirect-scoped message may be read: the path of the redirect that carried it and
@@ -471,91 +481,6 @@ impl Message {
             _ => Ok(()),
         }
     }
-
-    /// Encodes the message compactly for a store: `kind|{json}`.
-    ///
-    /// The kind comes first and in clear so that a store can select messages of one kind
-    /// without decoding them (Redis does it in Lua with a prefix match).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.kind.as_str().len() + self.text.len() + 48);
-        out.extend_from_slice(self.kind.as_str().as_bytes());
-        out.push(b'|');
-        let wire = WireRef {
-            i: self.id,
-            t: &self.text,
-            c: self.created_at,
-            d: self.data.as_ref(),
-            x: self.expires_at,
-            s: self.scope.as_ref(),
-        };
-        // Writing JSON into a Vec fails only for maps with non-string keys, which these
-        // fields cannot hold.
-        if serde_json::to_writer(&mut out, &wire).is_err() {
-            out.truncate(self.kind.as_str().len() + 1);
-            out.extend_from_slice(b"{}");
-        }
-        out
-    }
-
-    /// Decodes a message written by [`Message::encode`].
-    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        let sep = bytes
-            .iter()
-            .position(|&b| b == b'|')
-            .ok_or_else(|| StoreError::Decode("no kind separator".into()))?;
-        let kind = std::str::from_utf8(&bytes[..sep])
-            .map_err(|_| StoreError::Decode("kind is not UTF-8".into()))
-            .and_then(|k| Kind::new(k).map_err(|e| StoreError::Decode(e.to_string())))?;
-        let wire: WireOwned = serde_json::from_slice(&bytes[sep + 1..])
-            .map_err(|e| StoreError::Decode(e.to_string()))?;
-        Ok(Message {
-            id: wire.i,
-            kind,
-            text: wire.t,
-            data: wire.d,
-            created_at: wire.c,
-            expires_at: wire.x,
-            scope: wire.s,
-        })
-    }
-}
-
-#[derive(Serialize)]
-struct WireRef<'a> {
-    i: MessageId,
-    t: &'a str,
-    c: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    d: Option<&'a serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    x: Option<u64>,
-    // Redis scripts find scoped messages by the bytes `"s":`, which cannot occur inside a
-    // JSON string; keep this key name in step with them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    s: Option<&'a Scope>,
-}
-
-#[derive(Deserialize)]
-struct WireOwned {
-    i: MessageId,
-    t: String,
-    c: u64,
-    // `"d":null` is data that is JSON null, written only for `Some(Null)`: plain `Option`
-    // would read it as no data, and the memory store (which keeps messages as they are)
-    // would disagree with Redis.
-    #[serde(default, deserialize_with = "present")]
-    d: Option<serde_json::Value>,
-    #[serde(default)]
-    x: Option<u64>,
-    #[serde(default)]
-    s: Option<Scope>,
-}
-
-/// A field that is present, even as `null`.
-fn present<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<serde_json::Value>, D::Error> {
-    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 /// Milliseconds since the Unix epoch.
@@ -615,204 +540,9 @@ impl fmt::Display for Message {
     }
 }
 
-/// The messages a take returned, in push order.
-///
-/// It dereferences to a slice of [`Message`], iterates, serializes as a JSON array, and
-/// offers connect-flash's grouped view with [`Messages::grouped`].
-///
-/// ```
-/// use tower_flash::{Message, Messages, Level};
-///
-/// let messages = Messages::from(vec![
-///     Message::new(Level::Info, "a"),
-///     Message::new(Level::Error, "b"),
-///     Message::new(Level::Info, "c"),
-/// ]);
-/// assert_eq!(messages.len(), 3);
-/// let grouped = messages.grouped();
-/// assert_eq!(grouped.texts("info"), ["a", "c"]);
-/// assert_eq!(
-///     serde_json::to_string(&grouped.to_texts()).unwrap(),
-///     r#"{"info":["a","c"],"error":["b"]}"#
-/// );
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Messages(Vec<Message>);
-
-impl Messages {
-    /// No messages.
-    pub const fn new() -> Self {
-        Messages(Vec::new())
-    }
-
-    /// The messages grouped by kind, kinds in order of first appearance.
-    pub fn grouped(&self) -> Grouped<'_> {
-        let mut groups: Vec<(&Kind, Vec<&Message>)> = Vec::new();
-        for message in &self.0 {
-            match groups.iter_mut().find(|(k, _)| *k == &message.kind) {
-                Some((_, group)) => group.push(message),
-                None => groups.push((&message.kind, vec![message])),
-            }
-        }
-        Grouped { groups }
-    }
-
-    /// The messages as a vector.
-    pub fn into_vec(self) -> Vec<Message> {
-        self.0
-    }
-
-    /// The texts, in order.
-    pub fn texts(&self) -> Vec<&str> {
-        self.0.iter().map(Message::text).collect()
-    }
-}
-
-impl std::ops::Deref for Messages {
-    type Target = [Message];
-
-    fn deref(&self) -> &[Message] {
-        &self.0
-    }
-}
-
-impl From<Vec<Message>> for Messages {
-    fn from(messages: Vec<Message>) -> Self {
-        Messages(messages)
-    }
-}
-
-impl From<Messages> for Vec<Message> {
-    fn from(messages: Messages) -> Self {
-        messages.0
-    }
-}
-
-impl IntoIterator for Messages {
-    type Item = Message;
-    type IntoIter = std::vec::IntoIter<Message>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a Messages {
-    type Item = &'a Message;
-    type IntoIter = std::slice::Iter<'a, Message>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-/// connect-flash's grouped view of [`Messages`]: kind → messages, kinds in order of
-/// first appearance. Serializes as `{"info": [message, …], "error": […]}`.
-#[derive(Clone, Debug)]
-pub struct Grouped<'a> {
-    groups: Vec<(&'a Kind, Vec<&'a Message>)>,
-}
-
-impl<'a> Grouped<'a> {
-    /// The messages of `kind`, empty when there are none.
-    pub fn get(&self, kind: &str) -> &[&'a Message] {
-        self.groups
-            .iter()
-            .find(|(k, _)| k.as_str() == kind)
-            .map_or(&[], |(_, group)| group.as_slice())
-    }
-
-    /// The texts of the messages of `kind`.
-    pub fn texts(&self, kind: &str) -> Vec<&'a str> {
-        self.get(kind).iter().map(|m| m.text()).collect()
-    }
-
-    /// The kinds present, in order of first appearance.
-    pub fn kinds(&self) -> impl Iterator<Item = &'a Kind> + '_ {
-        self.groups.iter().map(|(k, _)| *k)
-    }
-
-    /// Each kind with its messages.
-    pub fn iter(&self) -> impl Iterator<Item = (&'a Kind, &[&'a Message])> + '_ {
-        self.groups.iter().map(|(k, g)| (*k, g.as_slice()))
-    }
-
-    /// Whether there are no messages.
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
-    }
-
-    /// The same grouping with texts only: serializes exactly like connect-flash's
-    /// `req.flash()`, `{"info": ["a", "b"]}`.
-    pub fn to_texts(&self) -> GroupedTexts<'a> {
-        GroupedTexts {
-            groups: self
-                .groups
-                .iter()
-                .map(|(k, g)| (*k, g.iter().map(|m| m.text()).collect()))
-                .collect(),
-        }
-    }
-}
-
-impl Serialize for Grouped<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.groups.len()))?;
-        for (kind, group) in &self.groups {
-            map.serialize_entry(kind.as_str(), group)?;
-        }
-        map.end()
-    }
-}
-
-/// Texts grouped by kind; see [`Grouped::to_texts`].
-#[derive(Clone, Debug)]
-pub struct GroupedTexts<'a> {
-    groups: Vec<(&'a Kind, Vec<&'a str>)>,
-}
-
-impl Serialize for GroupedTexts<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.groups.len()))?;
-        for (kind, texts) in &self.groups {
-            map.serialize_entry(kind.as_str(), texts)?;
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encode_decode_round_trip() {
-        let m = Message::new(Kind::new("notice").unwrap(), "Hé | \"quoted\"\n")
-            .with_data(serde_json::json!({"link": "/x", "n": 3}));
-        let bytes = m.encode();
-        assert!(bytes.starts_with(b"notice|{"));
-        assert_eq!(Message::decode(&bytes).unwrap(), m);
-        let plain = Message::new(Level::Info, "Saved");
-        assert_eq!(Message::decode(&plain.encode()).unwrap(), plain);
-    }
-
-    #[test]
-    fn expiry_and_scope_survive_encoding() {
-        let mut m = Message::new(Level::Info, "x").expires_in(Duration::from_secs(5));
-        m.set_scope(Some(Scope {
-            path: "/p".into(),
-            params: vec![("a".into(), "1".into())],
-            until: 9,
-        }));
-        let bytes = m.encode();
-        let text = std::str::from_utf8(&bytes).unwrap();
-        assert!(text.contains(r#""s":{"p":"/p""#), "{text}");
-        assert_eq!(Message::decode(&bytes).unwrap(), m);
-        // Text can never fake the scope marker: quotes inside strings are escaped.
-        let sneaky = Message::new(Level::Info, r#""s":{"p":"/x"}"#).encode();
-        assert!(!std::str::from_utf8(&sneaky).unwrap().contains(r#""s":{"#));
-    }
 
     #[test]
     fn scope_admits_its_path_and_params_then_anyone() {
@@ -836,27 +566,6 @@ mod tests {
         );
     }
 
-    /// Found by `fuzz_message_encode_decode_round_trip`: data that is JSON `null` came back
-    /// as no data from Redis (the memory store kept it).
-    #[test]
-    fn regression_null_data_survives_encoding() {
-        let m = Message::new(Level::Info, "x").with_data(serde_json::Value::Null);
-        let back = Message::decode(&m.encode()).unwrap();
-        assert_eq!(back.data(), Some(&serde_json::Value::Null));
-        assert_eq!(back, m);
-        let none = Message::new(Level::Info, "x");
-        assert_eq!(Message::decode(&none.encode()).unwrap().data(), None);
-    }
-
-    /// Found by `fuzz_message_encode_decode_round_trip`: without serde_json's exact float
-    /// parsing, a float in `data` could come back from Redis off by one unit in the last place.
-    #[test]
-    fn regression_float_data_survives_encoding() {
-        let data = serde_json::json!([-3.7956255695157763e167, 0.1, 1e-300, f64::MAX]);
-        let m = Message::new(Level::Info, "x").with_data(data);
-        assert_eq!(Message::decode(&m.encode()).unwrap(), m);
-    }
-
     /// Found by `fuzz_message_id_parses_only_16_hex_digits`: a signed id such as
     /// `+000000000000001` was read as id 1, which the Redis scripts (matching `%x+`) would
     /// not see as the same message.
@@ -867,28 +576,6 @@ mod tests {
             "000000000000000A".parse::<MessageId>().unwrap(),
             MessageId(10)
         );
-    }
-
-    #[test]
-    fn encoding_is_compact() {
-        let m = Message::new(Level::Info, "Saved");
-        // kind, separator, id, text, time and the JSON punctuation: nothing else.
-        assert!(m.encode().len() <= 60, "{}", m.encode().len());
-    }
-
-    #[test]
-    fn decode_rejects_garbage_without_panicking() {
-        for bad in [
-            &b""[..],
-            b"info",
-            b"|{}",
-            b"in fo|{\"i\":\"0000000000000001\",\"t\":\"x\",\"c\":1}",
-            b"info|not json",
-            b"info|{\"i\":\"zz\",\"t\":\"x\",\"c\":1}",
-            b"\xff\xfe|{}",
-        ] {
-            assert!(Message::decode(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
@@ -1020,59 +707,6 @@ pub(crate) mod fuzz {
                     scope,
                 },
             )
-    }
-
-    proptest! {
-        /// encode → decode gives back exactly the message, and the encoding starts the way
-        /// the Redis scripts read it: `kind|{"i":"<16 lowercase hex>"`.
-        #[test]
-        fn fuzz_message_encode_decode_round_trip(message in message()) {
-            prop_assert!(message.data_depth() <= MAX_DATA_DEPTH);
-            prop_assert!(Message::check_storable(std::slice::from_ref(&message)).is_ok());
-            let bytes = message.encode();
-            let head = format!("{}|{{\"i\":\"{}\"", message.kind, message.id);
-            prop_assert!(bytes.starts_with(head.as_bytes()));
-            prop_assert_eq!(Message::decode(&bytes).expect("decodes"), message);
-        }
-
-        /// Arbitrary bytes, bare or behind a valid kind, never panic; what decodes encodes
-        /// back to something that decodes to the same message.
-        #[test]
-        fn fuzz_message_decode_arbitrary_bytes(
-            prefix in prop_oneof![Just(String::new()), Just("info|".to_owned()), Just("info|{\"i\":\"".to_owned())],
-            bytes in proptest::collection::vec(any::<u8>(), 0..256),
-        ) {
-            let input = [prefix.as_bytes(), &bytes].concat();
-            if let Ok(message) = Message::decode(&input) {
-                prop_assert_eq!(Message::decode(&message.encode()).expect("re-decodes"), message);
-            }
-        }
-
-    }
-
-    proptest! {
-        #![proptest_config(costly())]
-
-        /// Every truncation of a valid encoding is refused without a panic; a valid
-        /// encoding with one byte changed never panics either.
-        #[test]
-        fn fuzz_message_decode_truncated_and_mutated(
-            message in message(),
-            at in any::<proptest::sample::Index>(),
-            byte in any::<u8>(),
-        ) {
-            let bytes = message.encode();
-            for cut in 0..bytes.len() {
-                prop_assert!(Message::decode(&bytes[..cut]).is_err(), "prefix of {} bytes", cut);
-            }
-            let mut mutated = bytes.clone();
-            let at = at.index(mutated.len());
-            mutated[at] = byte;
-            if let Ok(decoded) = Message::decode(&mutated) {
-                prop_assert_eq!(Message::decode(&decoded.encode()).expect("re-decodes"), decoded);
-            }
-        }
-
     }
 
     proptest! {
