@@ -15,7 +15,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::budget::{spawn, spawn_give_back};
-use super::state::Identity;
+use super::state::{Identity, State};
 use super::{Flash, same_origin_target};
 use crate::config::Config;
 use crate::error::{Error, StoreError};
@@ -112,9 +112,12 @@ impl Flash {
     /// Requests that neither wrote nor took anything, and are not redirected under
     /// scoping, finish without a store call and without reading `headers`.
     pub(crate) fn finish(self, reply: Reply, headers: &HeaderMap) -> Finishing {
-        if !self.needs_store(&reply) {
-            self.state().closed = true;
-            return Finishing::Done(self.outcome(None, Ok(())));
+        {
+            let mut state = self.state();
+            if !self.needs_store(&mut state, &reply) {
+                state.closed = true;
+                return Finishing::Done(self.outcome(&mut state, None, Ok(())));
+            }
         }
         let reply = reply.headers(headers);
         Finishing::Pending(Box::pin(async move { self.finish_with_store(reply).await }))
@@ -166,7 +169,7 @@ impl Flash {
                 );
             }
         }
-        let mut outcome = self.outcome(hx_trigger, result);
+        let mut outcome = self.outcome(&mut self.state(), hx_trigger, result);
         if reply.bodiless
             && let Some(delivery) = outcome.delivery.take()
         {
@@ -203,14 +206,19 @@ impl Flash {
     }
 
     /// The outcome of the finished request, as its state says.
-    fn outcome(&self, hx_trigger: Option<HeaderValue>, result: Result<(), Error>) -> Outcome {
-        let delivery = self.close_lease().map(|(client, lease)| Delivery {
-            pending: Some((self.shared.config.clone(), client, lease)),
-            budget_left: self.budget_left().map(|(_, left)| left),
+    fn outcome(
+        &self,
+        state: &mut State,
+        hx_trigger: Option<HeaderValue>,
+        result: Result<(), Error>,
+    ) -> Outcome {
+        let config = &self.shared.config;
+        let delivery = close_lease(state).map(|(client, lease)| Delivery {
+            pending: Some((config.clone(), client, lease)),
+            budget_left: config.budget.map(|b| b.saturating_sub(state.spent)),
         });
-        let state = self.state();
         let set_cookie = match (&state.identity, state.wrote) {
-            (Identity::Cookie(Some(id)), true) => self.config().cookie.write(id, self.config().ttl),
+            (Identity::Cookie(Some(id)), true) => config.cookie.write(id, config.ttl),
             _ => None,
         };
         Outcome {
@@ -223,8 +231,7 @@ impl Flash {
     }
 
     /// Whether finishing has store calls to make for this response.
-    fn needs_store(&self, reply: &Reply) -> bool {
-        let mut state = self.state();
+    fn needs_store(&self, state: &mut State, reply: &Reply) -> bool {
         if state.wrote || !state.kept.is_empty() || state.local.iter().any(|l| !l.now) {
             return true;
         }
@@ -232,33 +239,22 @@ impl Flash {
             return true;
         }
         if state.delivers_to_htmx(reply)
-            && (!state.local.is_empty() || self.may_have_id(&mut state))
+            && (!state.local.is_empty() || self.may_have_id(state))
         {
             return true;
         }
-        state.target.is_some() && reply.status.is_redirection() && self.may_have_id(&mut state)
+        state.target.is_some() && reply.status.is_redirection() && self.may_have_id(state)
     }
 
     /// Gives this request's leased messages back to the front of the queue now.
     async fn give_back(&self) -> Result<(), StoreError> {
-        let Some((id, lease)) = self.close_lease() else {
+        let Some((id, lease)) = close_lease(&mut self.state()) else {
             return Ok(());
         };
         let options = self.config().push_options();
         self.bounded(self.config().store.give_back(&id, &lease, None, &options))
             .await
             .map(|_| ())
-    }
-
-    /// Takes the open lease, if any, so that it is confirmed or given back once.
-    fn close_lease(&self) -> Option<(ClientId, LeaseId)> {
-        let mut state = self.state();
-        if !std::mem::take(&mut state.lease_open) {
-            return None;
-        }
-        let lease = state.lease.as_ref()?.id.clone();
-        let id = state.lease_client.clone()?;
-        Some((id, lease))
     }
 
     /// The scope a same-origin redirect binds messages to, when scoping is on.
@@ -275,6 +271,16 @@ impl Flash {
             until: now_millis().saturating_add(millis(fallback)),
         })
     }
+}
+
+/// Takes the open lease, if any, so that it is confirmed or given back once.
+fn close_lease(state: &mut State) -> Option<(ClientId, LeaseId)> {
+    if !std::mem::take(&mut state.lease_open) {
+        return None;
+    }
+    let lease = state.lease.as_ref()?.id.clone();
+    let id = state.lease_client.clone()?;
+    Some((id, lease))
 }
 
 /// The messages a response delivers under confirmation: [`confirm`](Delivery::confirm)ed
