@@ -17,7 +17,8 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
 use minijinja::Environment;
-use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore, Store};
+use tower_flash::store::Store;
+use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore};
 
 use crate::guestbook::Guestbook;
 

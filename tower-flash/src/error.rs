@@ -1,5 +1,5 @@
 //! Typed errors: [`Error`] for what a handler does with its [`Flash`](crate::Flash),
-//! [`StoreError`] for what a [`Store`](crate::Store) reports.
+//! [`StoreError`] for what a [`Store`](crate::store::Store) reports.
 
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ pub enum Error {
     NoSession,
 }
 
-/// What went wrong in a [`Store`](crate::Store).
+/// What went wrong in a [`Store`](crate::store::Store).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

@@ -46,6 +46,6 @@ pub use crate::sender::FlashSender;
 pub use crate::service::{FlashBody, FlashService, ResponseFuture};
 #[cfg(feature = "tower-sessions")]
 pub use crate::session::SESSION_KEY;
+pub use crate::store::memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use crate::store::{InvalidPrefix, RedisOptions, RedisStore, UnsupportedServer};
-pub use crate::store::{MemoryStore, PushOptions, PushReceipt, Store};
+pub use crate::store::redis::{InvalidPrefix, RedisOptions, RedisStore, UnsupportedServer};

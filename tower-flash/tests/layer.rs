@@ -16,9 +16,9 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 use tower_flash::store::{LeaseId, Take, Target};
+use tower_flash::store::{PushOptions, PushReceipt, Store};
 use tower_flash::{
-    ClientId, Error, Flash, FlashLayer, Key, MemoryStore, Message, OnStoreError, PushOptions,
-    PushReceipt, Scope, Store, StoreError,
+    ClientId, Error, Flash, FlashLayer, Key, MemoryStore, Message, OnStoreError, Scope, StoreError,
 };
 
 use common::{Client, Counting, app, body_text, key, user_from_header};

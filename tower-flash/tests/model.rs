@@ -31,7 +31,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{Request, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
-use tower_flash::{ClientId, Flash, FlashLayer, HtmxDelivery, Level, MemoryStore, Message, Store};
+use tower_flash::store::Store;
+use tower_flash::{ClientId, Flash, FlashLayer, HtmxDelivery, Level, MemoryStore, Message};
 
 use common::{Client, key, with_job};
 

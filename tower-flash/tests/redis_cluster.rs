@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 use tower_flash::store::{Lease, LeaseId, Take};
-use tower_flash::{ClientId, Level, Message, PushOptions, RedisOptions, RedisStore, Store};
+use tower_flash::store::{PushOptions, Store};
+use tower_flash::{ClientId, Level, Message, RedisOptions, RedisStore};
 
 use common::load::{Load, as_user, tally, user_app, user_id};
 use common::redis_deployments::{NODE_TIMEOUT_MS, RedisCluster};

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 use tower_flash::store::Take;
+use tower_flash::store::{PushOptions, Store};
 use tower_flash::{
-    ClientId, Flash, FlashLayer, Level, Message, OnStoreError, PushOptions, RedisOptions,
-    RedisStore, Store,
+    ClientId, Flash, FlashLayer, Level, Message, OnStoreError, RedisOptions, RedisStore,
 };
 
 use common::redis_server::RedisServer;

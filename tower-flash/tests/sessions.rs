@@ -14,9 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::header::{LOCATION, SET_COOKIE};
 use http::{Request, StatusCode};
-use tower_flash::{
-    ClientId, Error, Flash, FlashLayer, MemoryStore, OnStoreError, SESSION_KEY, Store,
-};
+use tower_flash::store::Store;
+use tower_flash::{ClientId, Error, Flash, FlashLayer, MemoryStore, OnStoreError, SESSION_KEY};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{MemoryStore as SessionMemoryStore, Session, SessionManagerLayer};

@@ -238,9 +238,7 @@ impl Flash {
         if state.lease_open && (reply.status.is_server_error() || reply.bodiless) {
             return true;
         }
-        if state.delivers_to_htmx(reply)
-            && (!state.local.is_empty() || self.may_have_id(state))
-        {
+        if state.delivers_to_htmx(reply) && (!state.local.is_empty() || self.may_have_id(state)) {
             return true;
         }
         state.target.is_some() && reply.status.is_redirection() && self.may_have_id(state)

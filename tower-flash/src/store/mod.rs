@@ -1,4 +1,6 @@
-//! Where messages live between requests: the [`Store`] trait and its implementations.
+//! For store authors: the [`Store`] trait, what its methods take and return, and the
+//! stored encoding ([`codec`]). The stores themselves are at the crate root
+//! ([`MemoryStore`](crate::MemoryStore), and `RedisStore` with the feature `redis`).
 //!
 //! A store keeps, per [`ClientId`], one queue of [`Message`]s in push order. Every
 //! operation is atomic for its client: under any number of concurrent requests, a message
@@ -20,9 +22,9 @@ use crate::message::{Kind, Message, Scope, now_millis};
 use crate::telemetry::observed;
 
 pub mod codec;
-mod memory;
+pub(crate) mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 
 #[cfg(test)]
 mod tests {
@@ -72,10 +74,6 @@ mod tests {
         }
     }
 }
-
-pub use self::memory::MemoryStore;
-#[cfg(feature = "redis")]
-pub use self::redis::{InvalidPrefix, RedisOptions, RedisStore, UnsupportedServer};
 
 /// The longest time to live a store keeps: 400 days, the longest `Max-Age` browsers keep a
 /// cookie for. Longer TTLs (even `Duration::MAX`) are clamped to it, by the layer when it is
@@ -266,7 +264,8 @@ impl Default for LeaseId {
 /// All operations are atomic per client. Implementations write `async fn` in their `impl`.
 ///
 /// ```
-/// use tower_flash::{ClientId, Level, Message, MemoryStore, PushOptions, Store, store::Take};
+/// use tower_flash::{ClientId, Level, Message, MemoryStore, store::Take};
+/// use tower_flash::store::{PushOptions, Store};
 /// use std::time::Duration;
 ///
 /// # async fn run() -> Result<(), tower_flash::StoreError> {
@@ -286,8 +285,8 @@ pub trait Store: Send + Sync + 'static {
     /// it the layer stops waiting (reads degrade to no messages, writes report
     /// [`StoreError::Timeout`]), and a take that was still under way has its messages put
     /// back when its answer arrives. `None` (the default) for stores that answer at once,
-    /// such as [`MemoryStore`]; [`RedisStore`] returns its
-    /// [`RedisOptions::timeout`](RedisOptions::timeout).
+    /// such as [`MemoryStore`](crate::MemoryStore); `RedisStore` returns its
+    /// `RedisOptions::timeout`.
     fn deadline(&self) -> Option<Duration> {
         None
     }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use http::StatusCode;
-use tower_flash::{ClientId, FlashLayer, OnStoreError, Store};
+use tower_flash::store::Store;
+use tower_flash::{ClientId, FlashLayer, OnStoreError};
 
 use super::{Client, app, key};
 

@@ -24,10 +24,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tower::ServiceExt;
 
 use tower_flash::store::{LeaseId, Take, Target};
-use tower_flash::{
-    ClientId, Flash, FlashLayer, Key, MemoryStore, Message, PushOptions, PushReceipt, Scope, Store,
-    StoreError,
-};
+use tower_flash::store::{PushOptions, PushReceipt, Store};
+use tower_flash::{ClientId, Flash, FlashLayer, Key, MemoryStore, Message, Scope, StoreError};
 
 type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = AxumResponse> + Send>> + Send>;
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use axum::response::{IntoResponse, Redirect};
 use http::StatusCode;
+use tower_flash::store::Store;
 use tower_flash::store::{Lease, LeaseId, Take, Target};
-use tower_flash::{ClientId, Level, Message, Scope, Store};
+use tower_flash::{ClientId, Level, Message, Scope};
 
 use super::{Fixture, browser, info, layer, opts, texts};
 use crate::common::{Client, Via, app, body_result, failing_body};

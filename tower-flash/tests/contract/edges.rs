@@ -7,7 +7,8 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use tower_flash::store::{Lease, LeaseId, Take};
-use tower_flash::{Flash, Message, PushOptions, Store};
+use tower_flash::store::{PushOptions, Store};
+use tower_flash::{Flash, Message};
 
 use super::{Fixture, browser, info, layer, texts};
 use crate::common::{Client, TwoChunks, app, body_result, failing_body};

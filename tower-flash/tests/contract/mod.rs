@@ -20,9 +20,8 @@ use std::time::Duration;
 
 use axum::Router;
 use tower_flash::store::Take;
-use tower_flash::{
-    ClientId, Error, FlashLayer, Kind, Level, MemoryStore, Message, PushOptions, Store,
-};
+use tower_flash::store::{PushOptions, Store};
+use tower_flash::{ClientId, Error, FlashLayer, Kind, Level, MemoryStore, Message};
 
 use crate::common::{Client, Via, app, key};
 

@@ -78,7 +78,7 @@ fn script(body: &str) -> Script {
 /// | a request that touches no message | none | 0 |
 ///
 /// ```no_run
-/// use tower_flash::{FlashLayer, Key, store::RedisStore};
+/// use tower_flash::{FlashLayer, Key, RedisStore};
 ///
 /// # async fn run() -> Result<(), tower_flash::StoreError> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/0").await?;

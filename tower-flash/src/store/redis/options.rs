@@ -7,13 +7,13 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_flash::store::RedisOptions;
+/// use tower_flash::RedisOptions;
 ///
 /// let options = RedisOptions::default()
 ///     .prefix("myapp:flash:")?
 ///     .timeout(Duration::from_millis(200));
 /// # let _ = options;
-/// # Ok::<(), tower_flash::store::InvalidPrefix>(())
+/// # Ok::<(), tower_flash::InvalidPrefix>(())
 /// ```
 #[derive(Clone)]
 pub struct RedisOptions {
@@ -62,7 +62,7 @@ impl RedisOptions {
     /// (putting every client in one slot, or splitting one client's keys over several).
     ///
     /// ```
-    /// use tower_flash::store::RedisOptions;
+    /// use tower_flash::RedisOptions;
     ///
     /// assert!(RedisOptions::default().prefix("myapp:flash:").is_ok());
     /// assert!(RedisOptions::default().prefix("{myapp}:flash:").is_err());
@@ -78,7 +78,7 @@ impl RedisOptions {
 
     /// The most time the store may add to one request, all its calls together,
     /// reconnection included (default 500 ms): while Redis is down or stalled, every request
-    /// is answered within this added time ([`Store::deadline`](crate::Store::deadline)). A take still unanswered
+    /// is answered within this added time ([`Store::deadline`](crate::store::Store::deadline)). A take still unanswered
     /// then goes on in the background and puts back what it took when its answer arrives.
     ///
     /// Calls made outside a request (a [`FlashSender`](crate::FlashSender), the `Store` API)

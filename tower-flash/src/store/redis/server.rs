@@ -16,7 +16,7 @@ pub(super) const MINIMUM: (u32, u32, u32) = (6, 2, 0);
 ///
 /// ```
 /// # #[cfg(feature = "redis")] {
-/// use tower_flash::store::UnsupportedServer;
+/// use tower_flash::UnsupportedServer;
 ///
 /// let error = UnsupportedServer { version: "6.0.16".to_owned() };
 /// assert!(error.to_string().contains("needs Redis 6.2"));
