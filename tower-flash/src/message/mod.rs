@@ -341,6 +341,7 @@ pub struct Message {
 /// Set by the layer when redirect scoping is on
 /// ([`FlashLayer::scope_to_redirects`](crate::FlashLayer::scope_to_redirects)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Scope {
     /// The path a request must have to read the message.
     #[serde(rename = "p")]
@@ -354,6 +355,16 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// Bound to requests for `path` carrying the query pairs `params`, until `until` (ms
+    /// since the Unix epoch); any path after that.
+    pub fn new(path: impl Into<String>, params: Vec<(String, String)>, until: u64) -> Self {
+        Scope {
+            path: path.into(),
+            params,
+            until,
+        }
+    }
+
     /// Whether a request for `path` with query pairs `query` may read a message bound here,
     /// at time `now` (ms since the Unix epoch).
     pub fn admits(&self, path: &str, query: &[(String, String)], now: u64) -> bool {

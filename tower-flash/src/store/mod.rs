@@ -82,6 +82,7 @@ pub const MAX_TTL: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 /// How a batch is written: its time to live and the cap on the client's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PushOptions {
     /// Time to live of the client's queue, refreshed by every write.
     pub ttl: Duration,
@@ -90,13 +91,28 @@ pub struct PushOptions {
     pub max_messages: usize,
 }
 
+impl PushOptions {
+    /// Writes that keep the client's queue for `ttl` and at most `max_messages` long.
+    pub fn new(ttl: Duration, max_messages: usize) -> Self {
+        PushOptions { ttl, max_messages }
+    }
+}
+
 /// What a write did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PushReceipt {
     /// Messages queued for the client after the write.
     pub len: usize,
     /// Oldest messages dropped to keep the queue within [`PushOptions::max_messages`].
     pub dropped: usize,
+}
+
+impl PushReceipt {
+    /// A write that left `len` messages queued after dropping the `dropped` oldest.
+    pub fn new(len: usize, dropped: usize) -> Self {
+        PushReceipt { len, dropped }
+    }
 }
 
 /// What a take selects, and whether it leases what it takes.
@@ -163,6 +179,7 @@ impl<'a> Take<'a> {
 
 /// A request as redirect scoping sees it: its path and query pairs.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Target {
     /// The request's path.
     pub path: String,
@@ -171,6 +188,14 @@ pub struct Target {
 }
 
 impl Target {
+    /// A request to `path` with the decoded `query` pairs, in order.
+    pub fn new(path: impl Into<String>, query: Vec<(String, String)>) -> Self {
+        Target {
+            path: path.into(),
+            query,
+        }
+    }
+
     /// The target of a request URI.
     pub fn from_uri(uri: &http::Uri) -> Self {
         Target {
@@ -220,6 +245,7 @@ fn percent_decode(s: &str) -> String {
 /// to other takes, until the request confirms them ([`Store::release`]), gives them back
 /// ([`Store::give_back`]), or `until` passes and the client's next leased take reclaims them.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lease {
     /// The lease's id: unique, and ordered by creation (reclaimed leases go back oldest
     /// first).
@@ -228,6 +254,14 @@ pub struct Lease {
     pub until: u64,
     /// The client's TTL, applied to whatever the lease puts back in the queue.
     pub ttl: Duration,
+}
+
+impl Lease {
+    /// The lease `id`, ending at `until` (ms since the Unix epoch) unless confirmed, putting
+    /// messages back with the client's `ttl`.
+    pub fn new(id: LeaseId, until: u64, ttl: Duration) -> Self {
+        Lease { id, until, ttl }
+    }
 }
 
 /// The id of a [`Lease`]: the creation time, a sequence number and random bits, so that ids
@@ -271,7 +305,7 @@ impl Default for LeaseId {
 /// # async fn run() -> Result<(), tower_flash::StoreError> {
 /// let store = MemoryStore::new();
 /// let client = ClientId::new("user:42").unwrap();
-/// let options = PushOptions { ttl: Duration::from_secs(60), max_messages: 100 };
+/// let options = PushOptions::new(Duration::from_secs(60), 100);
 /// // A background job queues a message for the client's next page:
 /// store.push(&client, &[Message::new(Level::Success, "Your export is ready")], &options).await?;
 /// let taken = store.take(&client, &Take::all()).await?;

@@ -15,11 +15,11 @@ use crate::common::{Client, Via, app, body_result, failing_body};
 
 fn lease(until_from_now_ms: i64) -> Lease {
     let now = now_ms();
-    Lease {
-        id: LeaseId::new(),
-        until: now.saturating_add_signed(until_from_now_ms),
-        ttl: Duration::from_secs(60),
-    }
+    Lease::new(
+        LeaseId::new(),
+        now.saturating_add_signed(until_from_now_ms),
+        Duration::from_secs(60),
+    )
 }
 
 fn now_ms() -> u64 {
@@ -30,25 +30,25 @@ fn now_ms() -> u64 {
 }
 
 fn target(path: &str, query: &[(&str, &str)]) -> Target {
-    Target {
-        path: path.to_owned(),
-        query: query
+    Target::new(
+        path,
+        query
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-    }
+    )
 }
 
 fn scoped(text: &str, path: &str, params: &[(&str, &str)], until: u64) -> Message {
     let mut message = info(text);
-    let scope = Scope {
-        path: path.to_owned(),
-        params: params
+    let scope = Scope::new(
+        path,
+        params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
         until,
-    };
+    );
     // Scopes are set by the layer; a store test sets one through the wire encoding.
     let mut json: serde_json::Value =
         serde_json::from_slice(&tower_flash::store::codec::encode(&message)[5..]).unwrap();
@@ -249,11 +249,7 @@ pub async fn store_rescope_carries_bound_messages_on<F: Fixture>(fx: &F) {
         )
         .await
         .unwrap();
-    let next = Scope {
-        path: "/b".to_owned(),
-        params: vec![("step".to_owned(), "2".to_owned())],
-        until: later,
-    };
+    let next = Scope::new("/b", vec![("step".to_owned(), "2".to_owned())], later);
     let moved = store.rescope(&id, &target("/a", &[]), &next).await.unwrap();
     assert_eq!(moved, 1);
     let a = target("/a", &[]);

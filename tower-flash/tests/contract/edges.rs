@@ -190,27 +190,16 @@ pub async fn regression_kept_messages_follow_the_next_redirect<F: Fixture>(fx: &
 pub async fn regression_leased_messages_outlive_a_ttl_shorter_than_the_lease<F: Fixture>(fx: &F) {
     let store = fx.store();
     let id = tower_flash::ClientId::new("lease-vs-ttl").unwrap();
-    let short = PushOptions {
-        ttl: Duration::from_millis(150),
-        max_messages: 10,
-    };
+    let short = PushOptions::new(Duration::from_millis(150), 10);
     store
         .push(&id, &[info("a"), info("b")], &short)
         .await
         .unwrap();
-    let dead = Lease {
-        id: LeaseId::new(),
-        until: now_ms() + 400,
-        ttl: short.ttl,
-    };
+    let dead = Lease::new(LeaseId::new(), now_ms() + 400, short.ttl);
     let taken = store.take(&id, &Take::all().leased(&dead)).await.unwrap();
     assert_eq!(texts(&taken), ["a", "b"]);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let next = Lease {
-        id: LeaseId::new(),
-        until: now_ms() + 10_000,
-        ttl: short.ttl,
-    };
+    let next = Lease::new(LeaseId::new(), now_ms() + 10_000, short.ttl);
     let back = store.take(&id, &Take::all().leased(&next)).await.unwrap();
     assert_eq!(
         texts(&back),
@@ -231,10 +220,7 @@ pub async fn regression_durations_past_any_range_are_clamped<F: Fixture>(fx: &F)
     assert_eq!(client.take_texts().await, ["a"]);
     let store = fx.store();
     let id = tower_flash::ClientId::new("endless-ttl").unwrap();
-    let forever = PushOptions {
-        ttl: Duration::MAX,
-        max_messages: 10,
-    };
+    let forever = PushOptions::new(Duration::MAX, 10);
     store.push(&id, &[info("x")], &forever).await.unwrap();
     store.restore(&id, &[info("w")], &forever).await.unwrap();
     let taken = store.take(&id, &Take::all()).await.unwrap();
@@ -271,10 +257,7 @@ pub async fn regression_deeply_nested_data_is_refused_or_delivered_never_dropped
 
     // The store API refuses it too rather than lose it after the write.
     let id = tower_flash::ClientId::new("deep").unwrap();
-    let options = PushOptions {
-        ttl: Duration::from_secs(60),
-        max_messages: 10,
-    };
+    let options = PushOptions::new(Duration::from_secs(60), 10);
     let refused = fx
         .store()
         .push(&id, &[info("deep").with_data(nested(127))], &options)

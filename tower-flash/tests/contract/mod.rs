@@ -175,10 +175,7 @@ fn router<F: Fixture>(fx: &F) -> Router {
 }
 
 fn opts(max_messages: usize) -> PushOptions {
-    PushOptions {
-        ttl: Duration::from_secs(60),
-        max_messages,
-    }
+    PushOptions::new(Duration::from_secs(60), max_messages)
 }
 
 fn texts(messages: &[Message]) -> Vec<&str> {
@@ -500,10 +497,7 @@ pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
     // And at the store level: a write refreshes the TTL of the whole queue.
     let store = fx.store();
     let id = ClientId::random();
-    let short = PushOptions {
-        ttl: Duration::from_millis(400),
-        max_messages: 10,
-    };
+    let short = PushOptions::new(Duration::from_millis(400), 10);
     store.push(&id, &[info("a")], &short).await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
     store.push(&id, &[info("b")], &short).await.unwrap();

@@ -153,6 +153,7 @@ impl RedisOptions {
 #[error(
     "a Redis key prefix may not hold `{{` or `}}` (they would replace the per-client hash tag): {prefix:?}"
 )]
+#[non_exhaustive]
 pub struct InvalidPrefix {
     /// The refused prefix.
     pub prefix: String,

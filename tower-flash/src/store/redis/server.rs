@@ -16,10 +16,18 @@ pub(super) const MINIMUM: (u32, u32, u32) = (6, 2, 0);
 ///
 /// ```
 /// # #[cfg(feature = "redis")] {
-/// use tower_flash::UnsupportedServer;
+/// use tower_flash::{StoreError, UnsupportedServer};
 ///
-/// let error = UnsupportedServer { version: "6.0.16".to_owned() };
-/// assert!(error.to_string().contains("needs Redis 6.2"));
+/// /// The version of a server refused as too old, if that is what `error` says.
+/// fn too_old(error: &StoreError) -> Option<&str> {
+///     match error {
+///         StoreError::Backend(source) => source
+///             .downcast_ref::<UnsupportedServer>()
+///             .map(|refused| refused.version.as_str()),
+///         _ => None,
+///     }
+/// }
+/// assert_eq!(too_old(&StoreError::Full("memory")), None);
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +35,7 @@ pub(super) const MINIMUM: (u32, u32, u32) = (6, 2, 0);
     "the server reports redis_version {version}: tower-flash needs Redis 6.2 or newer, or \
      Valkey (LPOP with a count)"
 )]
+#[non_exhaustive]
 pub struct UnsupportedServer {
     /// The `redis_version` the server reported (the lowest one, on a cluster).
     pub version: String,
