@@ -20,7 +20,10 @@ struct Redis62Fixture {
 impl Redis62Fixture {
     async fn start() -> Self {
         let server = RedisServer::start_on(Server::Redis62);
-        let store = RedisStore::connect(&server.url()).await.unwrap();
+        let store =
+            RedisStore::connect_with(&server.url(), common::redis_server::contract_options())
+                .await
+                .unwrap();
         Redis62Fixture {
             store,
             _server: server,

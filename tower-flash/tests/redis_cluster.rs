@@ -27,11 +27,7 @@ impl ClusterFixture {
     /// Three masters, no replicas: what the contract needs (replicas are for failover).
     async fn start() -> Self {
         let cluster = RedisCluster::start(3, 0);
-        // The contract is about what is delivered, not how fast: 300 concurrent clients
-        // of a debug build on a shared 2-core machine can take longer than the default
-        // 500 ms budget, and a take past it reads as "no messages". Latency under faults
-        // is tested on its own (failover tests, redis_store's stall test).
-        let options = RedisOptions::default().timeout(Duration::from_secs(3));
+        let options = common::redis_server::contract_options();
         let store = RedisStore::connect_cluster(&cluster.urls(), options)
             .await
             .unwrap();
@@ -49,10 +45,7 @@ impl contract::Fixture for ClusterFixture {
 store_contract_tests!(ClusterFixture::start());
 
 fn opts() -> PushOptions {
-    PushOptions {
-        ttl: Duration::from_secs(60),
-        max_messages: 10,
-    }
+    PushOptions::new(Duration::from_secs(60), 10)
 }
 
 /// Both keys of a client (its list and its leases) are in one slot, so that every script
@@ -78,11 +71,7 @@ async fn cluster_keys_of_a_client_share_a_slot_and_clients_spread_over_masters()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64;
-        let lease = Lease {
-            id: LeaseId::new(),
-            until: now + 30_000,
-            ttl: Duration::from_secs(60),
-        };
+        let lease = Lease::new(LeaseId::new(), now + 30_000, Duration::from_secs(60));
         let taken = fx
             .store
             .take(&id, &Take::kind(&Level::Info.into()).leased(&lease))

@@ -27,7 +27,7 @@ impl SentinelFixture {
         let store = RedisStore::connect_sentinel(
             &group.sentinel_addrs(),
             MASTER_NAME,
-            RedisOptions::default(),
+            common::redis_server::contract_options(),
         )
         .await
         .unwrap();

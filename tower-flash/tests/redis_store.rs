@@ -28,14 +28,10 @@ struct RedisFixture {
 impl RedisFixture {
     async fn start() -> Self {
         let server = RedisServer::start();
-        // The contract is about what is delivered, not how fast: hundreds of concurrent
-        // clients of a debug build on a shared 2-core machine can outlast the default
-        // 500 ms budget, and a take past it reads as "no messages" (its messages come back
-        // later). Latency under faults has its own tests below (stall, outage).
-        let options = RedisOptions::default().timeout(Duration::from_secs(3));
-        let store = RedisStore::connect_with(&server.url(), options)
-            .await
-            .unwrap();
+        let store =
+            RedisStore::connect_with(&server.url(), common::redis_server::contract_options())
+                .await
+                .unwrap();
         RedisFixture { store, server }
     }
 }
@@ -51,10 +47,7 @@ store_contract_tests!(RedisFixture::start());
 store_contract_tests!(over_http RedisFixture::start());
 
 fn opts(max_messages: usize) -> PushOptions {
-    PushOptions {
-        ttl: Duration::from_secs(60),
-        max_messages,
-    }
+    PushOptions::new(Duration::from_secs(60), max_messages)
 }
 
 fn info(text: &str) -> Message {

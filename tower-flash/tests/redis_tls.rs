@@ -25,7 +25,7 @@ impl TlsFixture {
         // default 250 ms connection timeout (seen in CI); the contract is not about that.
         let store = RedisStore::connect_with(
             &server.url(),
-            RedisOptions::default()
+            common::redis_server::contract_options()
                 .root_certificate(server.pki.ca_pem.clone())
                 .connect_timeout(Duration::from_secs(2)),
         )

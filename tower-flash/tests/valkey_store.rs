@@ -20,7 +20,10 @@ struct ValkeyFixture {
 impl ValkeyFixture {
     async fn start() -> Self {
         let server = RedisServer::start_on(Server::Valkey);
-        let store = RedisStore::connect(&server.url()).await.unwrap();
+        let store =
+            RedisStore::connect_with(&server.url(), common::redis_server::contract_options())
+                .await
+                .unwrap();
         ValkeyFixture {
             store,
             _server: server,

@@ -237,3 +237,12 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// The options of the store-contract fixtures. The contract is about what is delivered, not
+/// how fast: 300 concurrent clients of a debug build on a shared 2-core machine can outlast
+/// the default 500 ms budget, and a take past it reads as "no messages" (its messages come
+/// back later), which a contract test would count as a loss. Latency under faults has its
+/// own tests (`redis_faults`, the stall and outage tests in `redis_store`, failovers).
+pub fn contract_options() -> tower_flash::RedisOptions {
+    tower_flash::RedisOptions::default().timeout(Duration::from_secs(3))
+}
