@@ -251,6 +251,23 @@ impl Client {
         *self.cookie.lock().unwrap() = cookie;
     }
 
+    /// Sends `req` as a browser that goes away once it has the response's head: the cookie
+    /// is kept, the body is dropped unread.
+    pub async fn send_and_hang_up(&self, mut req: Request<Body>) -> http::response::Parts {
+        if let Some(cookie) = self.cookie() {
+            req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
+        }
+        let res = match &self.transport {
+            Transport::Oneshot(app) => app.clone().oneshot(req).await.unwrap(),
+            Transport::Http(_, server) => server.send(req).await,
+        };
+        if let Some(set) = res.headers().get(SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            self.set_cookie(Some(pair));
+        }
+        res.into_parts().0
+    }
+
     /// Sends `req` with the jar's cookie and stores any `Set-Cookie` of the response.
     pub async fn send(&self, mut req: Request<Body>) -> Response<Body> {
         if let Some(cookie) = self.cookie() {
