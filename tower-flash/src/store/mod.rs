@@ -11,69 +11,22 @@
 //! implementation runs unchanged.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::StoreError;
 use crate::id::ClientId;
 use crate::message::{Kind, Message, Scope, now_millis};
-use crate::telemetry::observed;
 
 pub mod codec;
+mod dynamic;
 pub(crate) mod memory;
+mod query;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-#[cfg(test)]
-mod tests {
-    use super::parse_query;
-
-    #[test]
-    fn queries_are_decoded() {
-        let pairs = parse_query("a=1&b=x+y&c=%2Fp%3F&d&&e=%zz&f=%4");
-        let expect: Vec<(String, String)> = [
-            ("a", "1"),
-            ("b", "x y"),
-            ("c", "/p?"),
-            ("d", ""),
-            ("e", "%zz"),
-            ("f", "%4"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        assert_eq!(pairs, expect);
-    }
-
-    /// Found by `fuzz_parse_query_is_form_urlencoded`: `%+a` decoded to the byte 0x0a (a
-    /// sign taken as part of the number), where browsers and the `url` crate read `% a`.
-    #[test]
-    fn regression_a_percent_sign_before_a_sign_is_literal() {
-        let pairs = parse_query("a=%+a&b=%-1&c=%+%41");
-        let expect: Vec<(String, String)> = [("a", "% a"), ("b", "%-1"), ("c", "% A")]
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        assert_eq!(pairs, expect);
-    }
-
-    proptest::proptest! {
-        /// Query parsing, for the request and for the redirect's `Location`, is the WHATWG
-        /// `application/x-www-form-urlencoded` parser (the `url` crate's): the same pairs,
-        /// for any string, without a panic. Cases: `PROPTEST_CASES` (256 by default).
-        #[test]
-        fn fuzz_parse_query_is_form_urlencoded(
-            query in proptest::prop_oneof!["[a-z0-9=&%+]{0,40}", "[%+0-9a-fA-F=&]{0,40}", "\\PC{0,60}"]
-        ) {
-            let expected: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            proptest::prop_assert_eq!(parse_query(&query), expected);
-        }
-    }
-}
+pub(crate) use self::dynamic::{DynStore, OwnedTake};
+pub(crate) use self::query::parse_query;
 
 /// The longest time to live a store keeps: 400 days, the longest `Max-Age` browsers keep a
 /// cookie for. Longer TTLs (even `Duration::MAX`) are clamped to it, by the layer when it is
@@ -203,42 +156,6 @@ impl Target {
             query: uri.query().map(parse_query).unwrap_or_default(),
         }
     }
-}
-
-/// Splits a query string into decoded pairs (`+` is a space, `%XX` a byte).
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        // Two hex digits, checked as such: `from_str_radix` alone takes a sign (`%+1`).
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'+', _) => out.push(b' '),
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 2;
-            }
-            (b, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A lease on taken messages (delivery confirmation): they stay with the store, invisible
@@ -393,145 +310,4 @@ pub trait Store: Send + Sync + 'static {
         from: &Target,
         to: &Scope,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-}
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A take that owns what it selects, so that it can finish after its request stopped
-/// waiting for it.
-pub(crate) struct OwnedTake {
-    pub(crate) kind: Option<Kind>,
-    pub(crate) target: Option<Target>,
-    pub(crate) lease: Option<Lease>,
-    pub(crate) now: u64,
-}
-
-/// [`Store`] made object safe, so that `Flash` and the layer need no type parameter.
-pub(crate) trait DynStore: Send + Sync + 'static {
-    /// A take whose future owns everything, so that it can outlive its request.
-    fn take_owned(
-        self: Arc<Self>,
-        id: ClientId,
-        take: OwnedTake,
-    ) -> BoxFuture<'static, Result<Vec<Message>, StoreError>>;
-    fn push<'a>(
-        &'a self,
-        id: &'a ClientId,
-        messages: &'a [Message],
-        options: &'a PushOptions,
-    ) -> BoxFuture<'a, Result<PushReceipt, StoreError>>;
-    fn take<'a>(
-        &'a self,
-        id: &'a ClientId,
-        take: &'a Take<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
-    fn peek<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>>;
-    fn restore<'a>(
-        &'a self,
-        id: &'a ClientId,
-        messages: &'a [Message],
-        options: &'a PushOptions,
-    ) -> BoxFuture<'a, Result<PushReceipt, StoreError>>;
-    fn clear<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<(), StoreError>>;
-    fn release<'a>(
-        &'a self,
-        id: &'a ClientId,
-        lease: &'a LeaseId,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
-    fn give_back<'a>(
-        &'a self,
-        id: &'a ClientId,
-        lease: &'a LeaseId,
-        only: Option<&'a [Message]>,
-        options: &'a PushOptions,
-    ) -> BoxFuture<'a, Result<usize, StoreError>>;
-    fn rescope<'a>(
-        &'a self,
-        id: &'a ClientId,
-        from: &'a Target,
-        to: &'a Scope,
-    ) -> BoxFuture<'a, Result<usize, StoreError>>;
-}
-
-impl<S: Store> DynStore for S {
-    fn take_owned(
-        self: Arc<Self>,
-        id: ClientId,
-        take: OwnedTake,
-    ) -> BoxFuture<'static, Result<Vec<Message>, StoreError>> {
-        Box::pin(async move {
-            let borrowed = Take {
-                kind: take.kind.as_ref(),
-                target: take.target.as_ref(),
-                lease: take.lease.as_ref(),
-                now: take.now,
-            };
-            observed("take", &id, Store::take(&*self, &id, &borrowed)).await
-        })
-    }
-    fn push<'a>(
-        &'a self,
-        id: &'a ClientId,
-        messages: &'a [Message],
-        options: &'a PushOptions,
-    ) -> BoxFuture<'a, Result<PushReceipt, StoreError>> {
-        Box::pin(observed(
-            "push",
-            id,
-            Store::push(self, id, messages, options),
-        ))
-    }
-    fn take<'a>(
-        &'a self,
-        id: &'a ClientId,
-        take: &'a Take<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
-        Box::pin(observed("take", id, Store::take(self, id, take)))
-    }
-    fn peek<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<Vec<Message>, StoreError>> {
-        Box::pin(observed("peek", id, Store::peek(self, id)))
-    }
-    fn restore<'a>(
-        &'a self,
-        id: &'a ClientId,
-        messages: &'a [Message],
-        options: &'a PushOptions,
-    ) -> BoxFuture<'a, Result<PushReceipt, StoreError>> {
-        Box::pin(observed(
-            "restore",
-            id,
-            Store::restore(self, id, messages, options),
-        ))
-    }
-    fn clear<'a>(&'a self, id: &'a ClientId) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(observed("clear", id, Store::clear(self, id)))
-    }
-    fn release<'a>(
-        &'a self,
-        id: &'a ClientId,
-        lease: &'a LeaseId,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(observed("release", id, Store::release(self, id, lease)))
-    }
-    fn give_back<'a>(
-        &'a self,
-        id: &'a ClientId,
-        lease: &'a LeaseId,
-        only: Option<&'a [Message]>,
-        options: &'a PushOptions,
-    ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(observed(
-            "give_back",
-            id,
-            Store::give_back(self, id, lease, only, options),
-        ))
-    }
-    fn rescope<'a>(
-        &'a self,
-        id: &'a ClientId,
-        from: &'a Target,
-        to: &'a Scope,
-    ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(observed("rescope", id, Store::rescope(self, id, from, to)))
-    }
 }
