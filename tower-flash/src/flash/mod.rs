@@ -71,6 +71,7 @@ struct Shared {
     state: Mutex<State>,
 }
 
+/// **Identity**: which client this request's messages belong to.
 impl Flash {
     pub(crate) fn new(
         config: Arc<Config>,

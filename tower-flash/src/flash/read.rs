@@ -8,6 +8,8 @@ use crate::message::{Kind, Message, Messages, millis, now_millis};
 use crate::store::{Lease, LeaseId, Take};
 use crate::telemetry;
 
+/// **Reading messages**, connect-flash's `req.flash(kind)` and `req.flash()`: takes remove
+/// what they return, atomically; peeks leave it in place.
 impl Flash {
     /// Removes and returns this client's messages of `kind` (connect-flash's
     /// `req.flash('info')`), leaving the other kinds in place. `[]` when there are none, when

@@ -8,6 +8,8 @@ use crate::id::ClientId;
 use crate::message::{Kind, Level, Message};
 use crate::telemetry;
 
+/// **Queuing messages**, connect-flash's `req.flash(kind, text)`: checked now, written in one
+/// store call when the response leaves.
 impl Flash {
     /// Queues a message of `kind` (one of the levels or a free kind such as `"notice"`),
     /// and returns how many messages of that kind this request has queued.
@@ -142,7 +144,11 @@ impl Flash {
             .filter(|l| l.now == now && l.message.kind() == kind)
             .count())
     }
+}
 
+/// **The request's messages and identity**: keep what was taken, drop what was queued,
+/// delete what is stored, switch client at sign-in or sign-out, write now.
+impl Flash {
     /// Puts every message this request took back for a later request (Rails' `keep`,
     /// Laravel's `reflash`): they are written back at the front of the client's queue, in
     /// their order, when the response leaves. `now` messages are never kept. Returns how many
