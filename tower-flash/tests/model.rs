@@ -645,6 +645,12 @@ fn check<S: Store + Clone>(runtime: &tokio::runtime::Runtime, store: S, default_
             panic!("{mode:?}: {failure}");
         }
     }
+    // A long run's figures come from here (`--nocapture`).
+    println!(
+        "{} sequences passed ({} configurations)",
+        run.load(std::sync::atomic::Ordering::Relaxed),
+        MODES.len()
+    );
 }
 
 #[test]
