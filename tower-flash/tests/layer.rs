@@ -1336,3 +1336,44 @@ async fn responses_that_delivered_messages_are_not_stored_by_caches() {
         "the handler's own Cache-Control is kept"
     );
 }
+
+/// A browser that goes away before reading the body gives the request's leased messages back
+/// at once, even while the handler's `Flash` lives on in a task it spawned. The response body
+/// used to hold the handle itself, so the give-back waited for the last clone: here 10 s,
+/// in an app perhaps the lease timeout.
+#[tokio::test]
+async fn regression_a_dropped_body_gives_back_while_a_spawned_task_holds_the_flash() {
+    let client = Client::new(&app(layer(MemoryStore::new()).confirm_delivery()));
+    client
+        .run(|flash| async move { flash.info("hello").unwrap() })
+        .await;
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    let req = common::with_job(
+        Request::get("/page").body(Body::empty()).unwrap(),
+        move |flash: Flash| async move {
+            assert_eq!(flash.take_all().await.texts(), ["hello"]);
+            let held = flash.clone();
+            tokio::spawn(async move {
+                // Some background work of the handler's that keeps its handle.
+                let _ = finished.await;
+                drop(held);
+            });
+            "page".into_response()
+        },
+    );
+    let head = client.send_and_hang_up(req).await;
+    assert_eq!(head.status, StatusCode::OK);
+    let started = std::time::Instant::now();
+    let mut back = Vec::new();
+    while back.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        back = client.take_texts().await;
+    }
+    assert_eq!(back, ["hello"], "given back while the handle lives on");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "given back only after {:?}",
+        started.elapsed()
+    );
+    drop(done);
+}
