@@ -268,7 +268,14 @@ impl RedisProcess {
             .arg("0")
             .arg("--unixsocket")
             .arg(&socket)
-            .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no"])
+            .args([
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .arg("--dir")
             .arg(&dir)
             .args(["--loglevel", "warning"])
@@ -606,7 +613,7 @@ async fn visitor_loop(
     while running.load(Ordering::Relaxed) {
         tick.tick().await;
         i += 1;
-        let conn = if i % 2 == 0 {
+        let conn = if i.is_multiple_of(2) {
             &mut default
         } else {
             &mut confirmed
@@ -674,7 +681,7 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 0 {
+    if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -687,7 +694,9 @@ pub fn growth(name: &'static str, values: &[f64], warmup: f64, bound: Option<f64
     let n = values.len();
     let fifth = (n / 5).max(1);
     let start = ((n as f64 * warmup.clamp(0.0, 0.6)) as usize).min(n);
-    let early = values.get(start..(start + fifth).min(n)).unwrap_or_default();
+    let early = values
+        .get(start..(start + fifth).min(n))
+        .unwrap_or_default();
     let late = values.get(n.saturating_sub(fifth)..).unwrap_or_default();
     let (after_warmup, at_end) = (median(early.to_vec()), median(late.to_vec()));
     let growth = if after_warmup > 0.0 {
@@ -717,16 +726,16 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut servers = Vec::new();
-    let memory_apps = Arc::new(
-        start_apps(memory_store.clone(), config.ttl, &stop_rx, &mut servers).await?,
-    );
+    let memory_apps =
+        Arc::new(start_apps(memory_store.clone(), config.ttl, &stop_rx, &mut servers).await?);
     let redis_apps =
         Arc::new(start_apps(redis_store.clone(), config.ttl, &stop_rx, &mut servers).await?);
 
     let mut jsonl = match &config.jsonl {
-        Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path).map_err(
-            |e| SoakError::Setup(format!("cannot create {}: {e}", path.display())),
-        )?)),
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| SoakError::Setup(format!("cannot create {}: {e}", path.display())))?,
+        )),
         None => None,
     };
 
@@ -737,9 +746,10 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
     load.extend(spawn_load(config, &redis_apps, &redis_counters, &running));
 
     // Samples: Redis over a blocking connection of its own, in a blocking task.
-    let sampler = Arc::new(std::sync::Mutex::new(redis_process.connection().map_err(
-        |e| SoakError::Redis(format!("cannot connect to sample: {e}")),
-    )?));
+    let sampler =
+        Arc::new(std::sync::Mutex::new(redis_process.connection().map_err(
+            |e| SoakError::Redis(format!("cannot connect to sample: {e}")),
+        )?));
     let redis_sample = {
         let sampler = sampler.clone();
         move || {
@@ -948,7 +958,11 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
 
 /// Six panels over time: RSS, throughput, the memory store's bytes and clients, Redis's
 /// memory and keys; the warm-up and the two compared windows marked.
-fn draw(samples: &[Sample], verdict: &Verdict, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(
+    samples: &[Sample],
+    verdict: &Verdict,
+    path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (1100, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let title = format!(
@@ -988,11 +1002,7 @@ fn draw(samples: &[Sample], verdict: &Verdict, path: &Path) -> Result<(), Box<dy
     let charts: [(String, Series); 6] = [
         (
             format!("process RSS, MiB{}", growth_of("rss")),
-            vec![(
-                "RSS".into(),
-                blue,
-                series(|s| s.rss_kib as f64 / 1024.0),
-            )],
+            vec![("RSS".into(), blue, series(|s| s.rss_kib as f64 / 1024.0))],
         ),
         (
             "requests/s".to_owned(),
@@ -1024,10 +1034,7 @@ fn draw(samples: &[Sample], verdict: &Verdict, path: &Path) -> Result<(), Box<dy
             )],
         ),
         (
-            format!(
-                "Redis used_memory, MiB{}",
-                growth_of("redis_used_memory")
-            ),
+            format!("Redis used_memory, MiB{}", growth_of("redis_used_memory")),
             vec![(
                 "used_memory".into(),
                 red,
@@ -1106,8 +1113,14 @@ mod tests {
 
     #[test]
     fn growth_compares_the_end_with_the_window_after_warmup() {
-        let flat: Vec<f64> = (0..100).map(|i| if i < 20 { 10.0 } else { 100.0 }).collect();
-        assert_eq!(growth("x", &flat, 0.2, None).growth, 0.0, "the warm-up is ignored");
+        let flat: Vec<f64> = (0..100)
+            .map(|i| if i < 20 { 10.0 } else { 100.0 })
+            .collect();
+        assert_eq!(
+            growth("x", &flat, 0.2, None).growth,
+            0.0,
+            "the warm-up is ignored"
+        );
         let rising: Vec<f64> = (0..100).map(f64::from).collect();
         let g = growth("x", &rising, 0.2, None);
         assert_eq!((g.after_warmup, g.at_end), (29.5, 89.5));

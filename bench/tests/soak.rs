@@ -57,6 +57,10 @@ fn soak_mixed_load_on_memory_and_redis_stays_bounded() {
     let svg = std::fs::read_to_string(dir.path().join("soak.svg")).expect("the plot");
     assert!(svg.contains("<svg"), "the plot is an SVG");
     let lines = std::fs::read_to_string(dir.path().join("soak.jsonl")).expect("the samples");
-    assert_eq!(lines.lines().count(), verdict.samples + 1, "samples and a summary");
+    assert_eq!(
+        lines.lines().count(),
+        verdict.samples + 1,
+        "samples and a summary"
+    );
     eprintln!("{summary}");
 }

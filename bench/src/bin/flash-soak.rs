@@ -36,9 +36,7 @@ fn parse() -> Result<SoakConfig, String> {
                 config.sample_every = seconds(value("--sample-every")?, "--sample-every")?;
             }
             "--users" => {
-                config.users = value("--users")?
-                    .parse()
-                    .map_err(|_| "--users: a number")?;
+                config.users = value("--users")?.parse().map_err(|_| "--users: a number")?;
             }
             "--pause-ms" => {
                 config.pause = Duration::from_millis(
@@ -66,7 +64,11 @@ fn parse() -> Result<SoakConfig, String> {
             "--redis-server" => config.redis_server = PathBuf::from(value("--redis-server")?),
             "--jsonl" => config.jsonl = Some(PathBuf::from(value("--jsonl")?)),
             "--svg" => config.svg = Some(PathBuf::from(value("--svg")?)),
-            other => return Err(format!("unknown argument {other} (see the source's header)")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (see the source's header)"
+                ));
+            }
         }
     }
     Ok(config)
