@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use plotters::prelude::*;
 use serde::Serialize;
-use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore, RedisStore};
+use tower_flash::{FlashLayer, HtmxDelivery, Key, MemoryStore, RedisOptions, RedisStore};
 
 use crate::client::{Conn, Reply, User};
 
@@ -69,6 +69,13 @@ pub struct SoakConfig {
     /// count is a sawtooth whose period can be many seconds: a run must be much longer
     /// than that for medians to compare. The long run gates them; the CI run reports them.
     pub gate_memory_store: bool,
+    /// The Redis store's per-request budget ([`RedisOptions::timeout`], 500 ms by default in
+    /// the library; 5 s here). The soak looks for leaks and wrong deliveries, not for
+    /// deadline behaviour (`tower-flash/tests/redis_faults.rs` drives that): on a starved
+    /// shared machine the whole process stalls for longer than 500 ms now and then, and each
+    /// stall becomes takes that miss their budget (their messages then come back later, by
+    /// design), which the counters would report as lost and late.
+    pub redis_timeout: Duration,
     /// The `redis-server` to start.
     pub redis_server: PathBuf,
     /// Where to write the samples (JSON lines), if anywhere.
@@ -92,6 +99,7 @@ impl Default for SoakConfig {
             max_growth: 0.05,
             max_count_growth: 0.05,
             gate_memory_store: true,
+            redis_timeout: Duration::from_secs(5),
             redis_server: PathBuf::from("redis-server"),
             jsonl: None,
             svg: None,
@@ -218,6 +226,8 @@ pub struct Verdict {
     pub seconds: f64,
     /// The messages' TTL, seconds.
     pub ttl_s: f64,
+    /// The Redis store's per-request budget, seconds.
+    pub redis_timeout_s: f64,
     /// Samples taken.
     pub samples: usize,
     /// The memory store's counters.
@@ -720,7 +730,8 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
     quiet_view_panics();
     let redis_process = RedisProcess::start(&config.redis_server)?;
     let memory_store = MemoryStore::new();
-    let redis_store = RedisStore::connect(&redis_process.url())
+    let options = RedisOptions::default().timeout(config.redis_timeout);
+    let redis_store = RedisStore::connect_with(&redis_process.url(), options)
         .await
         .map_err(|e| SoakError::Setup(format!("RedisStore::connect: {e}")))?;
 
@@ -936,6 +947,7 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
         kind: "summary",
         seconds,
         ttl_s: config.ttl.as_secs_f64(),
+        redis_timeout_s: config.redis_timeout.as_secs_f64(),
         samples: samples.len(),
         memory,
         redis,

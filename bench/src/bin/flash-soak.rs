@@ -4,7 +4,7 @@
 //! ```text
 //! flash-soak [--minutes 30 | --seconds S] [--ttl 5] [--sample-every 5] [--users 4]
 //!            [--pause-ms 20] [--visitors 200] [--max-growth 0.05]
-//!            [--max-count-growth 0.05] [--redis-server redis-server]
+//!            [--max-count-growth 0.05] [--redis-timeout 5] [--redis-server redis-server]
 //!            [--jsonl bench/soak.jsonl] [--svg bench/soak.svg]
 //! ```
 
@@ -60,6 +60,9 @@ fn parse() -> Result<SoakConfig, String> {
                 config.max_count_growth = value("--max-count-growth")?
                     .parse()
                     .map_err(|_| "--max-count-growth: a fraction (0.05)")?;
+            }
+            "--redis-timeout" => {
+                config.redis_timeout = seconds(value("--redis-timeout")?, "--redis-timeout")?;
             }
             "--redis-server" => config.redis_server = PathBuf::from(value("--redis-server")?),
             "--jsonl" => config.jsonl = Some(PathBuf::from(value("--jsonl")?)),
