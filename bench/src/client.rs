@@ -38,6 +38,8 @@ pub struct Reply {
     pub location: Option<String>,
     /// The `name=value` part of `Set-Cookie`, if any, and the whole header.
     pub set_cookie: Option<(String, String)>,
+    /// The `HX-Trigger` header, if any (htmx delivery).
+    pub hx_trigger: Option<String>,
     /// The body, or the error that broke it.
     pub body: Result<Bytes, String>,
 }
@@ -98,9 +100,22 @@ impl Conn {
 
     /// `GET path` with `cookie` (a `name=value` pair), the body read to its end.
     pub async fn get(&mut self, path: &str, cookie: Option<&str>) -> Result<Reply, ClientError> {
+        self.get_with(path, cookie, &[]).await
+    }
+
+    /// [`Conn::get`] with more request headers (`HX-Request: true`, say).
+    pub async fn get_with(
+        &mut self,
+        path: &str,
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, ClientError> {
         let mut request = Request::get(path).header(HOST, &self.host);
         if let Some(cookie) = cookie {
             request = request.header(COOKIE, cookie);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(Empty::new())?;
         let sender = self.open().await?;
@@ -129,6 +144,7 @@ impl Conn {
             status: parts.status,
             location: header(LOCATION),
             set_cookie,
+            hx_trigger: header(http::HeaderName::from_static("hx-trigger")),
             body,
         })
     }
@@ -179,8 +195,19 @@ impl User {
 
     /// `GET path` on the next server, keeping any cookie it sets.
     pub async fn get(&mut self, path: &str) -> Result<Reply, ClientError> {
+        self.get_with(path, &[]).await
+    }
+
+    /// [`User::get`] with more request headers.
+    pub async fn get_with(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, ClientError> {
         let cookie = self.cookie.clone();
-        let reply = self.next_server()[0].get(path, cookie.as_deref()).await?;
+        let reply = self.next_server()[0]
+            .get_with(path, cookie.as_deref(), headers)
+            .await?;
         if let Some((pair, _)) = &reply.set_cookie {
             self.cookie = Some(pair.clone());
         }

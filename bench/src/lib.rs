@@ -4,9 +4,12 @@
 //! - [`client`]: a small keep-alive HTTP/1.1 client with a one-cookie jar, shared by the
 //!   black-box tests and the load generator;
 //! - [`load`]: the load generator's scenarios and measurements (binary `flash-load`);
-//! - [`report`]: `BENCHMARKS.md` and its chart from the results (binary `bench-report`).
+//! - [`report`]: `BENCHMARKS.md` and its chart from the results (binary `bench-report`);
+//! - [`soak`]: a long mixed load on the memory store and on Redis, with memory sampled
+//!   (binary `flash-soak`, `bench/soak.sh`).
 
 pub mod client;
 pub mod load;
 pub mod report;
 pub mod server;
+pub mod soak;

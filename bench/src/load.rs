@@ -398,6 +398,7 @@ mod tests {
             status: http::StatusCode::OK,
             location: None,
             set_cookie: None,
+            hx_trigger: None,
             body: Ok(bytes::Bytes::from(body.to_owned())),
         }
     }

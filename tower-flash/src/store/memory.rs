@@ -23,8 +23,8 @@ const CLIENT_OVERHEAD: usize = 128;
 ///   no lock is held across an `.await`).
 /// - Queues expire `ttl` after their last write, like a Redis key with `EXPIRE`.
 /// - Expired queues are reclaimed lazily on access, and each shard is swept whenever it has
-///   seen as many operations as it holds clients, so the cost stays O(1) amortised and dead
-///   clients never pile up.
+///   seen as many operations as it held clients after its last sweep (at least 64), so the
+///   cost stays O(1) amortised and dead clients never pile up.
 /// - Memory is bounded ([`MemoryStore::with_max_bytes`], 64 MiB by default). A write that
 ///   would go past the bound first evicts other clients, those whose messages expire
 ///   soonest, down to 7/8 of the bound (logged, and counted in
@@ -62,6 +62,10 @@ struct Shard {
     clients: HashMap<ClientId, Queue>,
     bytes: usize,
     ops_since_sweep: usize,
+    /// The clients left by the last sweep: the operations to see before the next one. Fixed
+    /// at sweep time, not read live: when only new clients arrive, the live count grows as
+    /// fast as `ops_since_sweep` and would never be reached.
+    next_sweep: usize,
 }
 
 #[derive(Debug)]
@@ -146,7 +150,7 @@ impl MemoryStore {
         let index = self.inner.hasher.hash_one(id) as usize % SHARDS;
         let mut shard = lock(&self.inner.shards[index]);
         shard.ops_since_sweep += 1;
-        if shard.ops_since_sweep >= shard.clients.len().max(64) {
+        if shard.ops_since_sweep >= shard.next_sweep.max(64) {
             shard.sweep(Instant::now());
         }
         shard
@@ -340,6 +344,7 @@ impl Shard {
         });
         self.bytes -= freed;
         self.ops_since_sweep = 0;
+        self.next_sweep = self.clients.len();
     }
 }
 
@@ -513,6 +518,37 @@ mod tests {
         });
         assert_eq!(store.clients(), 0, "expired clients were not reclaimed");
         assert_eq!(store.bytes(), 0, "byte accounting drifted");
+    }
+
+    /// Issue 12 (found by the soak): the sweep threshold was the live client count, which
+    /// new clients alone (cookieless visitors that push once and never come back) raise by
+    /// one per operation, exactly as fast as the operations counted against it: once a
+    /// shard held more than 64 clients, it was never swept again and the dead ones piled up
+    /// until the byte bound evicted them.
+    #[test]
+    fn regression_new_clients_alone_still_sweep_the_dead_ones() {
+        let store = MemoryStore::new();
+        block_on(async {
+            // Waves of new clients, each pushing once with a short TTL; between waves the
+            // previous wave expires. Nothing else touches the store.
+            for _ in 0..8 {
+                for _ in 0..SHARDS * 200 {
+                    let id = ClientId::random();
+                    store
+                        .push(&id, &[Message::new(Level::Info, "x")], &opts(20))
+                        .await
+                        .unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        });
+        // Only the last wave (SHARDS * 200), plus what a shard sees before its next sweep
+        // (at most as many operations as it held after the previous one), may remain.
+        let clients = store.clients();
+        assert!(
+            clients <= SHARDS * 200 * 2 + SHARDS * 64,
+            "{clients} clients held: the expired waves were never swept"
+        );
     }
 
     /// Issue 11: the byte bound filled by a flood of clients (cookieless visitors whose
