@@ -497,6 +497,30 @@ impl Message {
         out
     }
 
+    /// A message with every field given, as a store could hand it back: for the fuzz
+    /// targets (`fuzz_api`), which build arbitrary messages.
+    #[cfg(fuzzing)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        id: u64,
+        kind: Kind,
+        text: String,
+        data: Option<serde_json::Value>,
+        created_at: u64,
+        expires_at: Option<u64>,
+        scope: Option<Scope>,
+    ) -> Self {
+        Message {
+            id: MessageId(id),
+            kind,
+            text,
+            data,
+            created_at,
+            expires_at,
+            scope,
+        }
+    }
+
     /// Decodes a message written by [`Message::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
         let sep = bytes
