@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (libFuzzer through cargo-fuzz) of every parser of untrusted input,
+# on stable Rust: `cargo fuzz run --sanitizer none` needs no nightly (VERIFICATION.md,
+# "Coverage-guided fuzzing (libFuzzer)"). Installs cargo-fuzz if missing.
+#
+# Usage: bash scripts/fuzz.sh [RUNS] [target...]
+#        bash scripts/fuzz.sh --ci [target...]
+#   RUNS     executions per target (default 10000000), each target in turn, one process
+#            (-jobs=1 -workers=1), under `nice -n 10`, from the committed corpus
+#            fuzz/corpus/<target> (new inputs are added to it; minimize before committing:
+#            `cargo fuzz cmin --sanitizer none <target>` in fuzz/).
+#   --ci     a short run: 20,000 executions per target (about a minute in all, plus the
+#            cold build, about 2 minutes on 2 cores).
+#   target   default: every target in fuzz/Cargo.toml.
+# Environment: FUZZ_MAX_TOTAL_TIME (seconds per target, default 3600): libFuzzer's
+# -max_total_time guard, so a slow target cannot run for ever; a run it cuts short is
+# reported as such. Extra libFuzzer flags: FUZZ_ARGS.
+# Prints per target: executions, time, executions per second, corpus files and size. A
+# crash stops the script with libFuzzer's report and the input in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+
+runs=10000000
+if [[ "${1:-}" == "--ci" ]]; then
+    runs=20000
+    shift
+elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+    runs=$1
+    shift
+fi
+max_time=${FUZZ_MAX_TOTAL_TIME:-3600}
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "cargo-fuzz is missing: installing it (cargo install cargo-fuzz --locked)"
+    cargo install cargo-fuzz --locked
+fi
+
+if [[ $# -gt 0 ]]; then
+    targets=("$@")
+else
+    mapfile -t targets < <(cargo fuzz list)
+fi
+
+# Release mode with debug assertions and overflow checks (cargo-fuzz's default), no
+# sanitizer: the one setting stable Rust builds.
+nice -n 10 cargo fuzz build --sanitizer none
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+printf '%-20s %12s %8s %9s %8s %9s  %s\n' target executions time exec/s files size result
+for target in "${targets[@]}"; do
+    mkdir -p "corpus/$target"
+    start=$(date +%s.%N)
+    status=0
+    # One process, one worker; with -jobs libFuzzer writes its output to fuzz-0.log.
+    (cd "$logs" && rm -f fuzz-0.log &&
+        nice -n 10 "$OLDPWD/target/x86_64-unknown-linux-gnu/release/$target" \
+            -artifact_prefix="$OLDPWD/artifacts/$target/" \
+            -runs="$runs" -max_total_time="$max_time" -print_final_stats=1 \
+            -jobs=1 -workers=1 ${FUZZ_ARGS:-} \
+            "$OLDPWD/corpus/$target" >/dev/null 2>&1) || status=$?
+    end=$(date +%s.%N)
+    log="$logs/fuzz-0.log"
+    cp "$log" "$logs/$target.log" 2>/dev/null || true
+    executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    executions=${executions:-0}
+    seconds=$(echo "$end - $start" | bc)
+    rate=$(echo "$executions / $seconds" | bc)
+    files=$(find "corpus/$target" -type f | wc -l)
+    size=$(du -sh "corpus/$target" | cut -f1)
+    if [[ $status -ne 0 ]] || grep -q -E '^==[0-9]+== ERROR|panicked at|deadly signal' "$log"; then
+        result="FAILED (exit $status)"
+    elif [[ $executions -lt $runs ]]; then
+        result="cut short by -max_total_time=$max_time"
+    else
+        result=passed
+    fi
+    printf '%-20s %12s %7.0fs %9s %8s %9s  %s\n' "$target" "$executions" "$seconds" "$rate" "$files" "$size" "$result"
+    if [[ $result == FAILED* ]]; then
+        grep -A40 -E 'panicked at|ERROR' "$log" | head -60 >&2
+        ls "artifacts/$target/" >&2 2>/dev/null || true
+        exit 1
+    fi
+done
