@@ -7,13 +7,18 @@ use tower_flash::{ClientId, MAX_CLIENT_ID_LEN};
 
 fuzz_target!(|id: &str| {
     let valid = (1..=MAX_CLIENT_ID_LEN).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:@".contains(&b));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:@".contains(&b));
     match ClientId::new(id) {
         Ok(client) => {
             assert!(valid, "{id:?} accepted");
             assert_eq!(client.as_str(), id);
             let debug = format!("{client:?}");
-            assert!(id.len() <= 6 || !debug.contains(&format!("({id}")), "{debug}");
+            assert!(
+                id.len() <= 6 || !debug.contains(&format!("({id}")),
+                "{debug}"
+            );
         }
         Err(_) => assert!(!valid, "{id:?} refused"),
     }

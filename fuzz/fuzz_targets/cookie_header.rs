@@ -25,7 +25,11 @@ fn arbitrary_bytes(u: &mut Unstructured<'_>) -> Result<()> {
     for _ in 0..count {
         let flash = u.arbitrary::<bool>()?;
         let len = u.int_in_range(0..=300usize)?;
-        let mut bytes = if flash { b"flash=".to_vec() } else { Vec::new() };
+        let mut bytes = if flash {
+            b"flash=".to_vec()
+        } else {
+            Vec::new()
+        };
         bytes.extend(header_bytes(u.bytes(len.min(u.len()))?));
         values.push(header(&bytes));
     }
@@ -38,8 +42,16 @@ fn arbitrary_bytes(u: &mut Unstructured<'_>) -> Result<()> {
 fn other_pair(u: &mut Unstructured<'_>) -> Result<String> {
     let name = match u.int_in_range(0..=3u8)? {
         0 => "flash".to_owned(),
-        1 => format!("flash{}", tower_flash_fuzz::string_of(u, b"abcdefghijklmnopqrstuvwxyz0123456789", 0, 2)?),
-        2 => tower_flash_fuzz::string_of(u, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-", 1, 10)?,
+        1 => format!(
+            "flash{}",
+            tower_flash_fuzz::string_of(u, b"abcdefghijklmnopqrstuvwxyz0123456789", 0, 2)?
+        ),
+        2 => tower_flash_fuzz::string_of(
+            u,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
+            1,
+            10,
+        )?,
         _ => browser_text(u, 6)?,
     };
     let value = browser_text(u, 40)?;
@@ -64,7 +76,9 @@ fn among_pairs(u: &mut Unstructured<'_>) -> Result<()> {
     let split: bool = u.arbitrary()?;
     let before = u.int_in_range(0..=5usize)?;
     let after = u.int_in_range(0..=5usize)?;
-    let mut pairs = (0..before).map(|_| other_pair(u)).collect::<Result<Vec<_>>>()?;
+    let mut pairs = (0..before)
+        .map(|_| other_pair(u))
+        .collect::<Result<Vec<_>>>()?;
     if with_ours {
         pairs.push(our_pair(codec(), &id));
     }

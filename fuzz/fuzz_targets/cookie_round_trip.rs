@@ -13,7 +13,12 @@ use tower_flash_fuzz::{header, id_of, key, string_of};
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let id = id_of(u.arbitrary()?);
-    let name = string_of(u, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-", 1, 16)?;
+    let name = string_of(
+        u,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
+        1,
+        16,
+    )?;
     let seconds = u.int_in_range(0..=MAX_TTL.as_secs())?;
     let nanos = u.int_in_range(0..=999_999_999u32)?;
     let secure: bool = u.arbitrary()?;
@@ -25,7 +30,10 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let set = set.to_str().expect("ASCII");
     let rounded_up = (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1);
     let attributes: Vec<&str> = set.split("; ").skip(1).collect();
-    assert!(attributes.contains(&format!("Max-Age={rounded_up}").as_str()), "{set}");
+    assert!(
+        attributes.contains(&format!("Max-Age={rounded_up}").as_str()),
+        "{set}"
+    );
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(attributes.contains(&attribute), "{set} lacks {attribute}");
     }

@@ -11,8 +11,8 @@ use arbitrary::{Result, Unstructured};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use libfuzzer_sys::fuzz_target;
-use tower_flash::Key;
 use tower_flash::__fuzz::CookieCodec;
+use tower_flash::Key;
 use tower_flash_fuzz::{header, id_of, is_header_byte, key, our_pair};
 
 fn codec() -> &'static CookieCodec {
@@ -34,10 +34,17 @@ fn forged(u: &mut Unstructured<'_>) -> Result<()> {
         return Ok(());
     }
     let signed_elsewhere = our_pair(&CookieCodec::new(&other_key), &id);
-    assert_eq!(codec().seen(&[header(signed_elsewhere.as_bytes())]), None, "{signed_elsewhere}");
+    assert_eq!(
+        codec().seen(&[header(signed_elsewhere.as_bytes())]),
+        None,
+        "{signed_elsewhere}"
+    );
     let mut rotated = CookieCodec::new(&key());
     rotated.add_old_key(&other_key);
-    assert_eq!(rotated.seen(&[header(signed_elsewhere.as_bytes())]), Some(id));
+    assert_eq!(
+        rotated.seen(&[header(signed_elsewhere.as_bytes())]),
+        Some(id)
+    );
     Ok(())
 }
 
@@ -50,7 +57,12 @@ fn one_byte_changed(u: &mut Unstructured<'_>) -> Result<()> {
     let byte = if is_header_byte(byte) { byte } else { b' ' };
     pair[at] = byte;
     if pair != original {
-        assert_eq!(codec().seen(&[header(&pair)]), None, "{}", String::from_utf8_lossy(&pair));
+        assert_eq!(
+            codec().seen(&[header(&pair)]),
+            None,
+            "{}",
+            String::from_utf8_lossy(&pair)
+        );
     }
     let cut = u.choose_index(original.len())?;
     assert_eq!(codec().seen(&[header(&original[..cut])]), None);

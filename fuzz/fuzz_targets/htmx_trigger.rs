@@ -34,7 +34,11 @@ fn handler_header(u: &mut Unstructured<'_>) -> Result<Option<HeaderValue>> {
 }
 
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
-    let max = if u.arbitrary()? { 4096 } else { u.int_in_range(0..=599usize)? };
+    let max = if u.arbitrary()? {
+        4096
+    } else {
+        u.int_in_range(0..=599usize)?
+    };
     let handlers = u.int_in_range(0..=2usize)?;
     let mut existing = Vec::new();
     for _ in 0..handlers {
@@ -50,7 +54,15 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         }
         // Distinct ids: what was sent and what is left are told apart by them.
         let text: String = u.arbitrary()?;
-        messages.push(message(id, Kind::from(Level::Info), text, None, 0, None, None));
+        messages.push(message(
+            id,
+            Kind::from(Level::Info),
+            text,
+            None,
+            0,
+            None,
+            None,
+        ));
     }
     let delivery = HtmxDelivery::default().max_header_bytes(max);
     let (header, left) = htmx_header(&delivery, &existing, messages.clone());
@@ -58,24 +70,38 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let sent: Vec<String> = match &header {
         Some(header) => {
             assert!(header.len() <= max, "{} > {max}", header.len());
-            assert!(header.as_bytes().iter().all(|&b| (0x20..0x7f).contains(&b)), "{header:?}");
+            assert!(
+                header.as_bytes().iter().all(|&b| (0x20..0x7f).contains(&b)),
+                "{header:?}"
+            );
             let value: Value = serde_json::from_slice(header.as_bytes()).expect("JSON");
             let list = value["flash"].as_array().expect("the flash event").clone();
             assert!(!list.is_empty());
             for handler in &existing {
-                if let Ok(Value::Object(events)) = serde_json::from_slice::<Value>(handler.as_bytes()) {
+                if let Ok(Value::Object(events)) =
+                    serde_json::from_slice::<Value>(handler.as_bytes())
+                {
                     for (event, _) in events.iter().filter(|(event, _)| event.as_str() != "flash") {
-                        assert!(value.get(event).is_some(), "{event:?} lost from {handler:?}");
+                        assert!(
+                            value.get(event).is_some(),
+                            "{event:?} lost from {handler:?}"
+                        );
                     }
                 }
             }
-            list.iter().map(|m| m["text"].as_str().expect("a text").to_owned()).collect()
+            list.iter()
+                .map(|m| m["text"].as_str().expect("a text").to_owned())
+                .collect()
         }
         None => Vec::new(),
     };
     // What was sent is, in order, the messages not left over; what is left over keeps its
     // order; together they are all the messages.
-    let not_left: Vec<&str> = messages.iter().filter(|m| !left.contains(m)).map(Message::text).collect();
+    let not_left: Vec<&str> = messages
+        .iter()
+        .filter(|m| !left.contains(m))
+        .map(Message::text)
+        .collect();
     assert_eq!(not_left, sent);
     let left_ids: Vec<_> = left.iter().map(Message::id).collect();
     let mut in_order = left_ids.clone();

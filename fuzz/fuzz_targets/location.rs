@@ -14,9 +14,29 @@ use tower_flash::__fuzz::same_origin_target;
 use tower_flash_fuzz::{header_bytes, string_of};
 
 const STARTS: &[&str] = &[
-    "", "/", "//", "///", "\\\\", "/\\", "./", "../", "?", "#", "http:", "http:/",
-    "http://same.host", "HTTP://SAME.HOST:80", "https://same.host", "//same.host",
-    "//other.host", "http://other.host", "mailto:", "javascript:", "data:,", " ", "\t/",
+    "",
+    "/",
+    "//",
+    "///",
+    "\\\\",
+    "/\\",
+    "./",
+    "../",
+    "?",
+    "#",
+    "http:",
+    "http:/",
+    "http://same.host",
+    "HTTP://SAME.HOST:80",
+    "https://same.host",
+    "//same.host",
+    "//other.host",
+    "http://other.host",
+    "mailto:",
+    "javascript:",
+    "data:,",
+    " ",
+    "\t/",
 ];
 
 fn location(u: &mut Unstructured<'_>) -> Result<String> {
@@ -31,7 +51,11 @@ fn location(u: &mut Unstructured<'_>) -> Result<String> {
 
 fn request(u: &mut Unstructured<'_>) -> Result<Option<(Uri, HeaderMap)>> {
     let path = string_of(u, b"abcXYZ019/._%~-", 0, 20)?;
-    let query = if u.arbitrary()? { Some(string_of(u, b"az09=&%+", 0, 12)?) } else { None };
+    let query = if u.arbitrary()? {
+        Some(string_of(u, b"az09=&%+", 0, 12)?)
+    } else {
+        None
+    };
     let mut uri = format!("/{path}");
     if let Some(query) = query {
         uri = format!("{uri}?{query}");
@@ -65,9 +89,16 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     };
     let location = location(u)?;
     if let Some((to, _query)) = same_origin_target(&location, &uri, &headers) {
-        assert!(to.starts_with('/'), "{location:?} from {uri:?} {headers:?}: {to:?}");
+        assert!(
+            to.starts_with('/'),
+            "{location:?} from {uri:?} {headers:?}: {to:?}"
+        );
         if let Ok(next) = to.parse::<Uri>() {
-            assert_eq!(next.path(), to.as_str(), "{location:?} from {uri:?} {headers:?}");
+            assert_eq!(
+                next.path(),
+                to.as_str(),
+                "{location:?} from {uri:?} {headers:?}"
+            );
         }
     }
 
@@ -87,7 +118,11 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let mut same = HeaderMap::new();
     same.insert(HOST, HeaderValue::from_static("same.host"));
     let request: Uri = "/items/list".parse().expect("a path");
-    assert_eq!(same_origin_target(&location, &request, &same), None, "{location}");
+    assert_eq!(
+        same_origin_target(&location, &request, &same),
+        None,
+        "{location}"
+    );
     Ok(())
 }
 

@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(__fuzz::is_storable(&message));
     let bytes = message.encode();
     let head = format!("{}|{{\"i\":\"{}\"", message.kind(), message.id());
-    assert!(bytes.starts_with(head.as_bytes()), "{}", String::from_utf8_lossy(&bytes));
+    assert!(
+        bytes.starts_with(head.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
     let decoded = Message::decode(&bytes).expect("decodes");
     assert_eq!(decoded, message);
     assert_eq!(decoded.encode(), bytes);

@@ -23,13 +23,23 @@ fuzz_target!(|data: &[u8]| {
     // Two cuts: one anywhere, one within the last 256 bytes (where the JSON closes).
     let near_end = len.saturating_sub(1 + usize::from(b0));
     for cut in [usize::from(u16::from_le_bytes([a0, a1])) % len, near_end] {
-        assert!(Message::decode(&bytes[..cut]).is_err(), "prefix of {cut} bytes of {}", String::from_utf8_lossy(&bytes));
+        assert!(
+            Message::decode(&bytes[..cut]).is_err(),
+            "prefix of {cut} bytes of {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     let at = usize::from(u16::from_le_bytes([at0, at1])) % len;
     let mut mutated = bytes.clone();
     mutated[at] = byte;
     if let Ok(decoded) = Message::decode(&mutated) {
-        assert_eq!(Message::decode(&decoded.encode()).expect("re-decodes"), decoded);
+        assert_eq!(
+            Message::decode(&decoded.encode()).expect("re-decodes"),
+            decoded
+        );
     }
-    assert_eq!(Message::decode(&bytes).expect("the whole encoding decodes"), message);
+    assert_eq!(
+        Message::decode(&bytes).expect("the whole encoding decodes"),
+        message
+    );
 });

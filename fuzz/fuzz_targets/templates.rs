@@ -5,8 +5,8 @@
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use tower_flash::Messages;
 use tower_flash::__fuzz::render;
+use tower_flash::Messages;
 
 /// minijinja's HTML escaping, written out: what every text and kind must come out as.
 fn escaped(text: &str) -> String {
@@ -28,11 +28,19 @@ fn escaped(text: &str) -> String {
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let wanted = tower_flash_fuzz::kind(u)?;
     let count = u.int_in_range(0..=5usize)?;
-    let messages = (0..count).map(|_| tower_flash_fuzz::message(u)).collect::<Result<Vec<_>>>()?;
+    let messages = (0..count)
+        .map(|_| tower_flash_fuzz::message(u))
+        .collect::<Result<Vec<_>>>()?;
     let messages = Messages::from(messages);
     let mut expected: String = messages
         .iter()
-        .map(|m| format!("<p class=\"{}\">{}</p>", escaped(m.kind().as_str()), escaped(m.text())))
+        .map(|m| {
+            format!(
+                "<p class=\"{}\">{}</p>",
+                escaped(m.kind().as_str()),
+                escaped(m.text())
+            )
+        })
         .collect();
     expected.push('|');
     for m in messages.iter().filter(|m| m.kind() == &wanted) {

@@ -20,7 +20,11 @@ pub fn is_header_byte(b: u8) -> bool {
 
 /// `bytes` without the bytes a header value refuses.
 pub fn header_bytes(bytes: &[u8]) -> Vec<u8> {
-    bytes.iter().copied().filter(|&b| is_header_byte(b)).collect()
+    bytes
+        .iter()
+        .copied()
+        .filter(|&b| is_header_byte(b))
+        .collect()
 }
 
 /// A header value of `bytes`, which must be header bytes.
@@ -43,7 +47,12 @@ pub fn our_pair(codec: &CookieCodec, id: &ClientId) -> String {
 }
 
 /// `len` bytes of `alphabet`, chosen by the input.
-pub fn string_of(u: &mut Unstructured<'_>, alphabet: &[u8], min: usize, max: usize) -> Result<String> {
+pub fn string_of(
+    u: &mut Unstructured<'_>,
+    alphabet: &[u8],
+    min: usize,
+    max: usize,
+) -> Result<String> {
     let len = u.int_in_range(min..=max)?;
     let mut out = String::with_capacity(len);
     for _ in 0..len {
@@ -53,7 +62,8 @@ pub fn string_of(u: &mut Unstructured<'_>, alphabet: &[u8], min: usize, max: usi
 }
 
 /// The characters of a kind.
-pub const KIND_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-";
+pub const KIND_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-";
 
 /// A kind: one of the levels, or 1 to 32 characters of the kind alphabet.
 pub fn kind(u: &mut Unstructured<'_>) -> Result<Kind> {
@@ -82,7 +92,10 @@ fn tree(u: &mut Unstructured<'_>, depth: usize) -> Result<Value> {
     }
     let len = u.int_in_range(0..=5usize)?;
     if u.arbitrary()? {
-        (0..len).map(|_| tree(u, depth - 1)).collect::<Result<Vec<_>>>().map(Value::Array)
+        (0..len)
+            .map(|_| tree(u, depth - 1))
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Array)
     } else {
         let mut map = serde_json::Map::new();
         for _ in 0..len {
@@ -134,6 +147,12 @@ pub fn message(u: &mut Unstructured<'_>) -> Result<Message> {
     let data = if u.arbitrary()? { Some(data(u)?) } else { None };
     let created_at = u.arbitrary()?;
     let expires_at = u.arbitrary()?;
-    let scope = if u.arbitrary()? { Some(scope(u)?) } else { None };
-    Ok(__fuzz::message(id, kind, text, data, created_at, expires_at, scope))
+    let scope = if u.arbitrary()? {
+        Some(scope(u)?)
+    } else {
+        None
+    };
+    Ok(__fuzz::message(
+        id, kind, text, data, created_at, expires_at, scope,
+    ))
 }

@@ -421,13 +421,20 @@ mod tests {
         let codec = codec();
         let id = ClientId::random();
         let ttl = crate::store::MAX_TTL - Duration::from_secs(1) + Duration::from_nanos(1);
-        assert_eq!(ttl.as_secs_f64().ceil() as u64, ttl.as_secs(), "f64 loses the nanosecond");
+        assert_eq!(
+            ttl.as_secs_f64().ceil() as u64,
+            ttl.as_secs(),
+            "f64 loses the nanosecond"
+        );
         let set = codec.write(&id, ttl).unwrap();
         let expected = format!("; Max-Age={};", ttl.as_secs() + 1);
         assert!(set.to_str().unwrap().contains(&expected), "{set:?}");
         let ttl = Duration::new(86_400, 1);
         let set = codec.write(&id, ttl).unwrap();
-        assert!(set.to_str().unwrap().contains("; Max-Age=86401;"), "{set:?}");
+        assert!(
+            set.to_str().unwrap().contains("; Max-Age=86401;"),
+            "{set:?}"
+        );
     }
 
     #[test]
