@@ -96,7 +96,7 @@ for target in "${targets[@]}"; do
     seconds=$(echo "$end - $start" | bc)
     rate=$(echo "$executions / $seconds" | bc)
     files=$(find "corpus/$target" -type f | wc -l)
-    size=$(du -sh "corpus/$target" | cut -f1)
+    size=$(du -sh --apparent-size "corpus/$target" | cut -f1)
     if [[ $status -ne 0 ]] || grep -q -E '^==[0-9]+== ERROR|panicked at|deadly signal' "$log"; then
         result="FAILED (exit $status)"
     elif [[ $executions -lt $runs ]]; then
