@@ -18,6 +18,13 @@ mod telemetry;
 #[cfg(feature = "minijinja")]
 pub mod templates;
 
+/// Thin wrappers over the crate-private parsers for the coverage-guided fuzz targets in
+/// `fuzz/`: compiled only under `--cfg fuzzing` (set by cargo-fuzz), so no part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[path = "fuzz_api.rs"]
+pub mod __fuzz;
+
 #[cfg(feature = "axum")]
 mod extract;
 #[cfg(feature = "axum")]

@@ -23,7 +23,7 @@ mod write;
 
 pub(crate) use finish::{Finishing, Reply};
 pub(crate) use scope::RequestUrl;
-use scope::same_origin_target;
+pub(crate) use scope::same_origin_target;
 use state::{Identity, State};
 
 /// The request's flash messages.

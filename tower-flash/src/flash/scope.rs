@@ -54,7 +54,7 @@ impl RequestUrl {
 /// resolved as the WHATWG URL standard does, if that is the request's origin (scheme, host
 /// and port). Anything else (another host or scheme, `mailto:`, `/\other.host`) leaves
 /// the site: such messages are not scoped.
-pub(super) fn same_origin_target(
+pub(crate) fn same_origin_target(
     location: &str,
     request: &RequestUrl,
 ) -> Option<(String, Vec<(String, String)>)> {
