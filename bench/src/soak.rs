@@ -131,7 +131,7 @@ struct Counters {
     foreign: AtomicU64,
 }
 
-/// A snapshot of [`Counters`].
+/// A snapshot of the driver's `Counters`.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Tally {
     /// Requests completed.
