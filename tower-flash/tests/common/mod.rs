@@ -253,7 +253,13 @@ impl Client {
 
     /// Sends `req` as a browser that goes away once it has the response's head: the cookie
     /// is kept, the body is dropped unread.
-    pub async fn send_and_hang_up(&self, mut req: Request<Body>) -> http::response::Parts {
+    pub async fn send_and_hang_up(&self, req: Request<Body>) -> http::response::Parts {
+        self.exchange(req).await.into_parts().0
+    }
+
+    /// Sends `req` with the jar's cookie and stores any `Set-Cookie` of the response; the
+    /// body is left as the server sent it.
+    async fn exchange(&self, mut req: Request<Body>) -> Response<Body> {
         if let Some(cookie) = self.cookie() {
             req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
         }
@@ -265,22 +271,12 @@ impl Client {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
             self.set_cookie(Some(pair));
         }
-        res.into_parts().0
+        res
     }
 
     /// Sends `req` with the jar's cookie and stores any `Set-Cookie` of the response.
-    pub async fn send(&self, mut req: Request<Body>) -> Response<Body> {
-        if let Some(cookie) = self.cookie() {
-            req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
-        }
-        let res = match &self.transport {
-            Transport::Oneshot(app) => app.clone().oneshot(req).await.unwrap(),
-            Transport::Http(_, server) => server.send(req).await,
-        };
-        if let Some(set) = res.headers().get(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.set_cookie(Some(pair));
-        }
+    pub async fn send(&self, req: Request<Body>) -> Response<Body> {
+        let res = self.exchange(req).await;
         // Read the body to its end, as a browser does: with delivery confirmation, a body
         // left unread is a client that went away.
         if res.extensions().get::<BodyFailed>().is_some() {
