@@ -315,7 +315,7 @@ fn set_path(user: usize, round: u64, kind: &str) -> String {
 }
 
 /// The texts of a `/read` reply (`{"info": ["…"]}`).
-fn texts(reply: &Reply) -> Vec<String> {
+pub(crate) fn texts(reply: &Reply) -> Vec<String> {
     let Ok(body) = &reply.body else {
         return Vec::new();
     };

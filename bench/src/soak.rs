@@ -472,22 +472,6 @@ impl Role {
     }
 }
 
-/// The texts of a `/read` reply (`{"info": ["…"]}`).
-fn read_texts(reply: &Reply) -> Vec<String> {
-    let Ok(body) = &reply.body else {
-        return Vec::new();
-    };
-    let Ok(serde_json::Value::Object(kinds)) = serde_json::from_slice(body) else {
-        return Vec::new();
-    };
-    kinds
-        .values()
-        .filter_map(|v| v.as_array())
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
 /// The texts of an `HX-Trigger` header (`{"flash": [{"text": "…", …}]}`).
 fn htmx_texts(reply: &Reply) -> Vec<String> {
     let Some(header) = &reply.hx_trigger else {
@@ -556,14 +540,14 @@ async fn user_loop(
             Role::Cycle => {
                 let reply = user.get("/read").await;
                 ok(&reply, 200);
-                reply.as_ref().map(read_texts).unwrap_or_default()
+                reply.as_ref().map(crate::load::texts).unwrap_or_default()
             }
             Role::Race => {
                 let replies = user.get_concurrently("/read").await;
                 let mut got = Vec::new();
                 for reply in &replies {
                     ok(reply, 200);
-                    got.extend(reply.as_ref().map(read_texts).unwrap_or_default());
+                    got.extend(reply.as_ref().map(crate::load::texts).unwrap_or_default());
                 }
                 got
             }
@@ -589,7 +573,7 @@ async fn user_loop(
                 loop {
                     let reply = user.get("/read").await;
                     ok(&reply, 200);
-                    let got = reply.as_ref().map(read_texts).unwrap_or_default();
+                    let got = reply.as_ref().map(crate::load::texts).unwrap_or_default();
                     if !got.is_empty() || Instant::now() > deadline {
                         break got;
                     }
