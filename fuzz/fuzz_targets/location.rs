@@ -10,34 +10,8 @@ use arbitrary::{Result, Unstructured};
 use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Uri};
 use libfuzzer_sys::fuzz_target;
-use tower_flash::__fuzz::same_origin_target;
+use tower_flash::__fuzz::{LOCATION_STARTS as STARTS, same_origin_target};
 use tower_flash_fuzz::{header_bytes, string_of};
-
-const STARTS: &[&str] = &[
-    "",
-    "/",
-    "//",
-    "///",
-    "\\\\",
-    "/\\",
-    "./",
-    "../",
-    "?",
-    "#",
-    "http:",
-    "http:/",
-    "http://same.host",
-    "HTTP://SAME.HOST:80",
-    "https://same.host",
-    "//same.host",
-    "//other.host",
-    "http://other.host",
-    "mailto:",
-    "javascript:",
-    "data:,",
-    " ",
-    "\t/",
-];
 
 fn location(u: &mut Unstructured<'_>) -> Result<String> {
     if u.arbitrary()? {

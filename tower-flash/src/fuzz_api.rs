@@ -77,7 +77,15 @@ pub fn message(
     expires_at: Option<u64>,
     scope: Option<Scope>,
 ) -> Message {
-    Message::from_parts(id, kind, text, data, created_at, expires_at, scope)
+    Message {
+        id: crate::MessageId::from(id),
+        kind,
+        text,
+        data,
+        created_at,
+        expires_at,
+        scope,
+    }
 }
 
 /// How deeply a message's data nests.
@@ -100,6 +108,9 @@ pub fn same_origin_target(
     crate::flash::same_origin_target(location, &crate::flash::RequestUrl::new(uri, headers))
 }
 
+/// Beginnings of `Location`s that resolve in surprising ways (`flash::LOCATION_STARTS`).
+pub const LOCATION_STARTS: &[&str] = crate::flash::LOCATION_STARTS;
+
 /// Query parsing (`store::parse_query`).
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
     crate::store::parse_query(query)
@@ -115,12 +126,15 @@ pub fn htmx_header(
     delivery.header(existing, messages)
 }
 
-/// The auto-escaped template the templates target renders: every message's kind and text,
-/// then the texts of kind `wanted` (`of_kind`), then `kinds()`.
+/// The auto-escaped template the templates target renders (`templates::oracle`).
 #[cfg(feature = "minijinja")]
-pub const TEMPLATE: &str = "{% for m in messages %}<p class=\"{{ m.kind }}\">{{ m.text }}</p>{% endfor %}|\
-     {% for m in messages.of_kind(wanted) %}{{ m.text }};{% endfor %}|\
-     {% for k in messages.kinds() %}{{ k }},{% endfor %}";
+pub const TEMPLATE: &str = crate::templates::oracle::TEMPLATE;
+
+/// What [`TEMPLATE`] must render for `messages` with `wanted` (`templates::oracle`).
+#[cfg(feature = "minijinja")]
+pub fn expected_render(messages: &crate::Messages, wanted: &Kind) -> String {
+    crate::templates::oracle::expected(messages, wanted)
+}
 
 /// Renders [`TEMPLATE`] (as an `.html` template: auto-escaped) with `messages` as the
 /// minijinja value the `minijinja` feature makes of them.

@@ -84,6 +84,61 @@ impl From<Messages> for Value {
     }
 }
 
+/// What an auto-escaped template must render for any messages: the oracle of the template
+/// property test and of the `templates` fuzz target (through `__fuzz`).
+#[cfg(any(test, fuzzing))]
+pub(crate) mod oracle {
+    use crate::{Kind, Messages};
+
+    /// Every message's kind and text, then the texts of kind `wanted` (`of_kind`), then
+    /// `kinds()`; rendered as an `.html` template, so auto-escaped.
+    pub(crate) const TEMPLATE: &str = "{% for m in messages %}<p class=\"{{ m.kind }}\">{{ m.text }}</p>{% endfor %}|\
+         {% for m in messages.of_kind(wanted) %}{{ m.text }};{% endfor %}|\
+         {% for k in messages.kinds() %}{{ k }},{% endfor %}";
+
+    /// minijinja's HTML escaping, written out: what every text and kind must come out as.
+    pub(crate) fn escaped(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#x27;"),
+                '/' => out.push_str("&#x2f;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// What [`TEMPLATE`] renders for `messages` with `wanted`.
+    pub(crate) fn expected(messages: &Messages, wanted: &Kind) -> String {
+        let mut expected: String = messages
+            .iter()
+            .map(|m| {
+                format!(
+                    "<p class=\"{}\">{}</p>",
+                    escaped(m.kind().as_str()),
+                    escaped(m.text())
+                )
+            })
+            .collect();
+        expected.push('|');
+        for m in messages.iter().filter(|m| m.kind() == wanted) {
+            expected += &escaped(m.text());
+            expected.push(';');
+        }
+        expected.push('|');
+        for kind in messages.grouped().kinds() {
+            expected += &escaped(kind.as_str());
+            expected.push(',');
+        }
+        expected
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use minijinja::{Environment, context};
@@ -112,21 +167,6 @@ mod tests {
         assert_eq!(empty.unwrap(), "none");
     }
 
-    /// minijinja's HTML escaping, written out: what every text and kind must come out as.
-    fn escaped(text: &str) -> String {
-        text.chars()
-            .map(|c| match c {
-                '&' => "&amp;".to_owned(),
-                '<' => "&lt;".to_owned(),
-                '>' => "&gt;".to_owned(),
-                '"' => "&quot;".to_owned(),
-                '\'' => "&#x27;".to_owned(),
-                '/' => "&#x2f;".to_owned(),
-                c => c.to_string(),
-            })
-            .collect()
-    }
-
     proptest::proptest! {
         #![proptest_config(crate::message::fuzz::costly())]
 
@@ -138,28 +178,9 @@ mod tests {
             wanted in crate::message::fuzz::kind(),
         ) {
             let mut env = Environment::new();
-            env.add_template(
-                "t.html",
-                "{% for m in messages %}<p class=\"{{ m.kind }}\">{{ m.text }}</p>{% endfor %}|\
-                 {% for m in messages.of_kind(wanted) %}{{ m.text }};{% endfor %}|\
-                 {% for k in messages.kinds() %}{{ k }},{% endfor %}",
-            )
-            .expect("a valid template");
+            env.add_template("t.html", super::oracle::TEMPLATE).expect("a valid template");
             let messages = Messages::from(messages);
-            let mut expected: String = messages
-                .iter()
-                .map(|m| format!("<p class=\"{}\">{}</p>", escaped(m.kind().as_str()), escaped(m.text())))
-                .collect();
-            expected.push('|');
-            for m in messages.iter().filter(|m| m.kind() == &wanted) {
-                expected += &escaped(m.text());
-                expected.push(';');
-            }
-            expected.push('|');
-            for kind in messages.grouped().kinds() {
-                expected += &escaped(kind.as_str());
-                expected.push(',');
-            }
+            let expected = super::oracle::expected(&messages, &wanted);
             let html = env
                 .get_template("t.html")
                 .expect("added")

@@ -22,6 +22,8 @@ mod state;
 mod write;
 
 pub(crate) use finish::{Finishing, Reply};
+#[cfg(fuzzing)]
+pub(crate) use scope::LOCATION_STARTS;
 pub(crate) use scope::RequestUrl;
 pub(crate) use scope::same_origin_target;
 use state::{Identity, State};

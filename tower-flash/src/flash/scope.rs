@@ -76,6 +76,36 @@ pub(crate) fn same_origin_target(
     Some((to.path().to_owned(), query))
 }
 
+/// Beginnings of `Location`s that resolve in surprising ways (relative, scheme-relative,
+/// absolute, backslashes, dot segments, other schemes, whitespace): what the location
+/// property test and the `location` fuzz target (through `__fuzz`) build on.
+#[cfg(any(test, fuzzing))]
+pub(crate) const LOCATION_STARTS: &[&str] = &[
+    "",
+    "/",
+    "//",
+    "///",
+    "\\\\",
+    "/\\",
+    "./",
+    "../",
+    "?",
+    "#",
+    "http:",
+    "http:/",
+    "http://same.host",
+    "HTTP://SAME.HOST:80",
+    "https://same.host",
+    "//same.host",
+    "//other.host",
+    "http://other.host",
+    "mailto:",
+    "javascript:",
+    "data:,",
+    " ",
+    "\t/",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,31 +156,7 @@ mod tests {
     /// non-ASCII, and anything at all.
     fn location() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
-        let start = proptest::sample::select(vec![
-            "",
-            "/",
-            "//",
-            "///",
-            "\\\\",
-            "/\\",
-            "./",
-            "../",
-            "?",
-            "#",
-            "http:",
-            "http:/",
-            "http://same.host",
-            "HTTP://SAME.HOST:80",
-            "https://same.host",
-            "//same.host",
-            "//other.host",
-            "http://other.host",
-            "mailto:",
-            "javascript:",
-            "data:,",
-            " ",
-            "\t/",
-        ]);
+        let start = proptest::sample::select(LOCATION_STARTS.to_vec());
         prop_oneof![
             (start, "[a-zA-Z0-9/\\\\.?#%:@ \t;=&+\\[\\]-]{0,30}")
                 .prop_map(|(a, b)| format!("{a}{b}")),

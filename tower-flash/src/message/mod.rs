@@ -483,30 +483,6 @@ impl Message {
         self.data.as_ref().map_or(0, nesting_depth)
     }
 
-    /// A message with every field given, as a store could hand it back: for the fuzz
-    /// targets (`fuzz_api`), which build arbitrary messages.
-    #[cfg(fuzzing)]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn from_parts(
-        id: u64,
-        kind: Kind,
-        text: String,
-        data: Option<serde_json::Value>,
-        created_at: u64,
-        expires_at: Option<u64>,
-        scope: Option<Scope>,
-    ) -> Self {
-        Message {
-            id: MessageId(id),
-            kind,
-            text,
-            data,
-            created_at,
-            expires_at,
-            scope,
-        }
-    }
-
     /// A store's check before writing: refuses what it could not read back.
     pub(crate) fn check_storable(messages: &[Message]) -> Result<(), StoreError> {
         match messages.iter().map(Message::data_depth).max() {
