@@ -57,8 +57,9 @@ pub struct SoakConfig {
     /// The largest growth after warm-up accepted for memory: the process's RSS and Redis's
     /// `used_memory` (0.05: 5 %).
     pub max_growth: f64,
-    /// The largest growth after warm-up accepted for counts: Redis keys and the memory
-    /// store's clients and bytes (0.05 in the long run). A count of short-lived keys is
+    /// The largest growth after warm-up accepted for counts: Redis keys per request served
+    /// in the last TTL ([`keys_per_recent_request`]) and the memory store's clients and
+    /// bytes (0.05 in the long run). A count of short-lived keys is
     /// noisy over a few seconds (Redis reclaims expired keys by sampling); a short run may
     /// allow more, its drain check (every key gone one TTL after the load) being the
     /// strict test for leaked keys.
@@ -177,7 +178,7 @@ impl Counters {
 }
 
 /// One sample.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Sample {
     /// Always `"sample"`.
     pub kind: &'static str,
@@ -709,6 +710,31 @@ pub fn growth(name: &'static str, values: &[f64], warmup: f64, bound: Option<f64
     }
 }
 
+/// Redis keys per Redis request served in the TTL before each sample. Without a leak, the
+/// live keys are the clients seen within one TTL, so their count follows the load: on a
+/// shared machine the load generator's rate moves by a third between windows, and the raw
+/// count with it. Per request served, the count stays flat unless keys outlive their TTL.
+pub fn keys_per_recent_request(samples: &[Sample], ttl: Duration) -> Vec<f64> {
+    let ttl = ttl.as_secs_f64();
+    samples
+        .iter()
+        .enumerate()
+        .map(|(i, sample)| {
+            let before = samples[..i]
+                .iter()
+                .rev()
+                .find(|s| s.t <= sample.t - ttl)
+                .map_or(0, |s| s.redis.requests);
+            let recent = sample.redis.requests.saturating_sub(before);
+            if recent == 0 {
+                0.0
+            } else {
+                sample.redis_keys as f64 / recent as f64
+            }
+        })
+        .collect()
+}
+
 /// Runs the soak. `Err` only when it could not run; a failed check is in the [`Verdict`].
 pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
     quiet_view_panics();
@@ -873,18 +899,26 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
         ("memory_store_bytes", |s| s.memory_store_bytes as f64),
         ("memory_store_clients", |s| s.memory_store_clients as f64),
     ];
-    let growth: Vec<Growth> = figures
+    let keys_per_load = growth(
+        "redis_keys_per_recent_request",
+        &keys_per_recent_request(&samples, config.ttl),
+        config.warmup_fraction,
+        Some(config.max_count_growth),
+    );
+    let mut growth: Vec<Growth> = figures
         .iter()
         .map(|(name, value)| {
             let bound = match *name {
                 "rss" | "redis_used_memory" => Some(config.max_growth),
-                "redis_keys" => Some(config.max_count_growth),
+                // Reported; gated per unit of load below.
+                "redis_keys" => None,
                 _ => config.gate_memory_store.then_some(config.max_count_growth),
             };
             let values: Vec<f64> = samples.iter().map(value).collect();
             growth(name, &values, config.warmup_fraction, bound)
         })
         .collect();
+    growth.push(keys_per_load);
 
     if samples.len() < 10 {
         failures.push(format!(
@@ -1106,6 +1140,40 @@ fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_per_recent_request_follows_the_load_and_catches_a_leak() {
+        let sample = |t: f64, requests: u64, keys: u64| Sample {
+            t,
+            redis_keys: keys,
+            redis: Tally {
+                requests,
+                ..Tally::default()
+            },
+            ..Sample::default()
+        };
+        let ttl = Duration::from_secs(2);
+        // The load doubles; the keys with it: flat per request.
+        // 100 requests/s for 5 s, then 200/s; live keys = rate × TTL.
+        let steady: Vec<Sample> = (0..10u64)
+            .map(|i| {
+                let (requests, rate) = if i < 5 {
+                    (100 * i, 100)
+                } else {
+                    (500 + 200 * (i - 5), 200)
+                };
+                sample(i as f64, requests, rate * 2)
+            })
+            .collect();
+        let per = keys_per_recent_request(&steady, ttl);
+        assert!((per[9] / per[3] - 1.0).abs() < 0.01, "{per:?}");
+        // The same load, keys piling up: the figure grows.
+        let leaking: Vec<Sample> = (0..10u64)
+            .map(|i| sample(i as f64, 100 * i, 200 + 50 * i))
+            .collect();
+        let per = keys_per_recent_request(&leaking, ttl);
+        assert!(per[9] > per[3] * 1.5, "{per:?}");
+    }
 
     #[test]
     fn growth_compares_the_end_with_the_window_after_warmup() {
