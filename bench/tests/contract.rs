@@ -4,27 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// The Redis test harnesses of the library, shared rather than copied: a throwaway server,
-// and a throwaway cluster and Sentinel group on loopback ports.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../tower-flash/tests/common/redis_deployments.rs"]
-mod redis_deployments;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../tower-flash/tests/common/redis_server.rs"]
-mod redis_server;
-
-/// Free loopback ports, held together while picked so that they differ (the deployments'
-/// harness asks its parent module for this).
-#[allow(unreachable_pub)]
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
+// The Redis test harnesses of the library, shared through its testkit rather than copied:
+// a throwaway server, and a throwaway cluster and Sentinel group on loopback ports.
+use tower_flash_testkit::harness::{redis_deployments, redis_server};
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};

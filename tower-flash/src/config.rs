@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 
+use crate::clock::SharedClock;
 use crate::error::Error;
 use crate::htmx::HtmxDelivery;
 use crate::id::{ClientId, CookieCodec};
@@ -67,6 +68,8 @@ pub(crate) struct Config {
     pub(crate) scope_fallback: Option<Duration>,
     /// Delivery to htmx requests in `HX-Trigger`.
     pub(crate) htmx: Option<HtmxDelivery>,
+    /// Where store calls, lease deadlines and scope fallbacks get the time.
+    pub(crate) clock: SharedClock,
 }
 
 impl Config {
@@ -136,6 +139,11 @@ impl Config {
         return self.by_session;
         #[cfg(not(feature = "tower-sessions"))]
         false
+    }
+
+    /// The time now, by the layer's clock: ms since the Unix epoch.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now_millis()
     }
 
     pub(crate) fn push_options(&self) -> PushOptions {

@@ -100,6 +100,12 @@ pub enum StoreError {
     /// A stored message could not be decoded.
     #[error("a stored flash message could not be decoded: {0}")]
     Decode(#[from] crate::store::codec::DecodeError),
+    /// The store lacks the capability the call needs (`"leases"` or `"scopes"`): a
+    /// [`Store`](crate::store::Store) whose [`leases`](crate::store::Store::leases) or
+    /// [`scopes`](crate::store::Store::scopes) returns `None`. The layer checks this when it
+    /// is built, so requests never see it.
+    #[error("the flash store does not support {0}")]
+    Unsupported(&'static str),
     /// The backend failed (connection refused, protocol error, script error…).
     #[error("the flash store failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

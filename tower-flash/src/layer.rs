@@ -9,6 +9,7 @@ use cookie::Key;
 use http::request::Parts;
 use tower_layer::Layer;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::{
     Config, DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES,
     DEFAULT_SCOPE_FALLBACK, DEFAULT_TTL, OnStoreError,
@@ -70,6 +71,7 @@ impl FlashLayer {
                 lease_timeout: None,
                 scope_fallback: None,
                 htmx: None,
+                clock: Arc::new(SystemClock),
             }),
         }
     }
@@ -281,6 +283,12 @@ impl FlashLayer {
     /// Costs one more store call per response that took messages (the confirmation). See
     /// the crate's "Delivery guarantees" table.
     ///
+    /// # Panics
+    ///
+    /// When the store has no leases ([`Store::leases`](crate::store::Store::leases) returns
+    /// `None`; both stores of this crate have them): a configuration mistake, caught at
+    /// start-up rather than on the first request.
+    ///
     /// ```
     /// use tower_flash::{FlashLayer, Key, MemoryStore};
     ///
@@ -289,6 +297,11 @@ impl FlashLayer {
     /// ```
     #[must_use]
     pub fn confirm_delivery(mut self) -> Self {
+        self.needs(
+            self.config.store.has_leases(),
+            "confirm_delivery",
+            "LeaseStore",
+        );
         let config = self.config_mut();
         config.lease_timeout = Some(config.lease_timeout.unwrap_or(DEFAULT_LEASE_TIMEOUT));
         self
@@ -301,8 +314,17 @@ impl FlashLayer {
     /// Clamped to between 1 ms and [`MAX_TTL`](crate::store::MAX_TTL). Leased messages of
     /// a process that died come back after the timeout, and then live a full
     /// [`ttl`](FlashLayer::ttl) whatever the two durations are.
+    ///
+    /// # Panics
+    ///
+    /// As [`confirm_delivery`](FlashLayer::confirm_delivery), on a store without leases.
     #[must_use]
     pub fn lease_timeout(mut self, timeout: Duration) -> Self {
+        self.needs(
+            self.config.store.has_leases(),
+            "lease_timeout",
+            "LeaseStore",
+        );
         self.config_mut().lease_timeout = Some(clamp(timeout));
         self
     }
@@ -334,6 +356,12 @@ impl FlashLayer {
     /// Pushes written early with [`Flash::save`](crate::Flash::save) are not scoped (the
     /// response is not known yet).
     ///
+    /// # Panics
+    ///
+    /// When the store cannot carry messages on along redirects
+    /// ([`Store::scopes`](crate::store::Store::scopes) returns `None`; both stores of this
+    /// crate can): a configuration mistake, caught at start-up.
+    ///
     /// ```
     /// use tower_flash::{FlashLayer, Key, MemoryStore};
     ///
@@ -342,6 +370,11 @@ impl FlashLayer {
     /// ```
     #[must_use]
     pub fn scope_to_redirects(mut self) -> Self {
+        self.needs(
+            self.config.store.has_scopes(),
+            "scope_to_redirects",
+            "ScopeStore",
+        );
         let config = self.config_mut();
         config.scope_fallback = Some(config.scope_fallback.unwrap_or(DEFAULT_SCOPE_FALLBACK));
         self
@@ -349,8 +382,18 @@ impl FlashLayer {
 
     /// Turns on [redirect scoping](FlashLayer::scope_to_redirects) with this fallback time,
     /// clamped to between 1 ms and [`MAX_TTL`](crate::store::MAX_TTL).
+    ///
+    /// # Panics
+    ///
+    /// As [`scope_to_redirects`](FlashLayer::scope_to_redirects), on a store without
+    /// scopes.
     #[must_use]
     pub fn scope_fallback(mut self, fallback: Duration) -> Self {
+        self.needs(
+            self.config.store.has_scopes(),
+            "scope_fallback",
+            "ScopeStore",
+        );
         self.config_mut().scope_fallback = Some(clamp(fallback));
         self
     }
@@ -397,11 +440,33 @@ impl FlashLayer {
         self
     }
 
+    /// Where the layer reads the time it gives the store, lease deadlines and scope
+    /// fallbacks (default [`SystemClock`]): tests pass a [`Clock`] they drive, so that TTLs
+    /// and timeouts pass without sleeping.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.config_mut().clock = Arc::new(clock);
+        self
+    }
+
     /// What to do when writing a request's messages fails (default [`OnStoreError::Log`]).
     #[must_use]
     pub fn on_store_error(mut self, policy: OnStoreError) -> Self {
         self.config_mut().on_store_error = policy;
         self
+    }
+}
+
+impl FlashLayer {
+    /// Refuses an option the store cannot carry out.
+    #[track_caller]
+    fn needs(&self, has: bool, option: &str, capability: &str) {
+        assert!(
+            has,
+            "tower-flash: FlashLayer::{option} needs a store that implements {capability} \
+             and returns Some(self) from Store::{}",
+            capability.trim_end_matches("Store").to_lowercase() + "s"
+        );
     }
 }
 

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod clock;
 mod config;
 mod error;
 mod flash;
@@ -32,6 +33,7 @@ mod json;
 
 pub use cookie::{Key, KeyError};
 
+pub use crate::clock::{Clock, SystemClock};
 pub use crate::config::{
     DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_SCOPE_FALLBACK,
     DEFAULT_TTL, OnStoreError,

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::id::ClientId;
 use crate::message::Message;
-use crate::store::PushReceipt;
+use crate::store::{End, PushReceipt};
 
 /// Pushes messages to a client from outside any request: a background job, a queue
 /// consumer, an admin action. Made by [`FlashLayer::sender`](crate::FlashLayer::sender);
@@ -50,7 +50,13 @@ impl FlashSender {
         let receipt = self
             .config
             .store
-            .push(client, &batch, &self.config.push_options())
+            .write(
+                client,
+                &batch,
+                End::Back,
+                &self.config.push_options(),
+                self.config.now(),
+            )
             .await?;
         crate::telemetry::pushed(batch.len());
         crate::telemetry::dropped(receipt.dropped);

@@ -3,25 +3,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod contract;
+use tower_flash_testkit::contract;
+use tower_flash_testkit::harness as common;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
-use tower_flash::store::{LeaseId, Take, Target};
-use tower_flash::store::{PushOptions, PushReceipt, Store};
+use tower_flash::store::{
+    End, ErasedLeaseStore, ErasedScopeStore, Lease, LeaseId, LeaseStore, PushOptions, PushReceipt,
+    ScopeStore, Store, Take, Target,
+};
 use tower_flash::{
     ClientId, Error, Flash, FlashLayer, Key, MemoryStore, Message, OnStoreError, Scope, StoreError,
 };
 
-use common::{Client, Counting, app, body_text, key, user_from_header};
+use common::{Client, Counting, ManualClock, app, body_text, key, now, user_from_header};
 
 /// A store whose backend is down.
 #[derive(Clone, Default)]
@@ -34,30 +36,42 @@ fn down() -> StoreError {
     ))
 }
 
+/// Every store call fails.
 impl Store for Down {
-    async fn push(
+    async fn write(
         &self,
         _: &ClientId,
         _: &[Message],
+        _: End,
         _: &PushOptions,
+        _: u64,
     ) -> Result<PushReceipt, StoreError> {
         Err(down())
     }
     async fn take(&self, _: &ClientId, _: &Take<'_>) -> Result<Vec<Message>, StoreError> {
         Err(down())
     }
-    async fn peek(&self, _: &ClientId) -> Result<Vec<Message>, StoreError> {
-        Err(down())
-    }
-    async fn restore(
-        &self,
-        _: &ClientId,
-        _: &[Message],
-        _: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
+    async fn peek(&self, _: &ClientId, _: u64) -> Result<Vec<Message>, StoreError> {
         Err(down())
     }
     async fn clear(&self, _: &ClientId) -> Result<(), StoreError> {
+        Err(down())
+    }
+    fn leases(&self) -> Option<&dyn ErasedLeaseStore> {
+        Some(self)
+    }
+    fn scopes(&self) -> Option<&dyn ErasedScopeStore> {
+        Some(self)
+    }
+}
+
+impl LeaseStore for Down {
+    async fn take_leased(
+        &self,
+        _: &ClientId,
+        _: &Take<'_>,
+        _: &Lease,
+    ) -> Result<Vec<Message>, StoreError> {
         Err(down())
     }
     async fn release(&self, _: &ClientId, _: &LeaseId) -> Result<bool, StoreError> {
@@ -69,12 +83,168 @@ impl Store for Down {
         _: &LeaseId,
         _: Option<&[Message]>,
         _: &PushOptions,
+        _: u64,
     ) -> Result<usize, StoreError> {
         Err(down())
     }
-    async fn rescope(&self, _: &ClientId, _: &Target, _: &Scope) -> Result<usize, StoreError> {
+}
+
+impl ScopeStore for Down {
+    async fn rescope(
+        &self,
+        _: &ClientId,
+        _: &Target,
+        _: &Scope,
+        _: u64,
+    ) -> Result<usize, StoreError> {
         Err(down())
     }
+}
+
+/// A store of the core alone (the four methods a store author must write), over a
+/// `MemoryStore`: no leases, no redirect scopes.
+#[derive(Clone, Default)]
+struct CoreOnly {
+    inner: MemoryStore,
+}
+
+impl Store for CoreOnly {
+    async fn write(
+        &self,
+        id: &ClientId,
+        m: &[Message],
+        end: End,
+        o: &PushOptions,
+        now: u64,
+    ) -> Result<PushReceipt, StoreError> {
+        self.inner.write(id, m, end, o, now).await
+    }
+    async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
+        self.inner.take(id, take).await
+    }
+    async fn peek(&self, id: &ClientId, now: u64) -> Result<Vec<Message>, StoreError> {
+        self.inner.peek(id, now).await
+    }
+    async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
+        self.inner.clear(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_core_only_store_serves_the_default_mode() {
+    let client = Client::new(&app(layer(CoreOnly::default())));
+    client
+        .run(|flash| async move {
+            flash.info("first").unwrap();
+            flash.error("second").unwrap();
+        })
+        .await;
+    // A redirect in between reads nothing and loses nothing.
+    let res = client
+        .respond_at("/login", |flash| async move {
+            let _ = flash;
+            Redirect::to("/").into_response()
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // Kept messages go back to the front, before what came since.
+    client
+        .run(|flash| async move {
+            assert_eq!(flash.take("info").await.len(), 1);
+            assert_eq!(flash.keep(), 1);
+            flash.success("third").unwrap();
+        })
+        .await;
+    assert_eq!(client.take_texts().await, ["first", "second", "third"]);
+    assert!(client.take_texts().await.is_empty(), "read once");
+}
+
+#[test]
+#[should_panic(expected = "confirm_delivery needs a store that implements LeaseStore")]
+fn confirm_delivery_is_refused_at_build_on_a_store_without_leases() {
+    let _ = layer(CoreOnly::default()).confirm_delivery();
+}
+
+#[test]
+#[should_panic(expected = "lease_timeout needs a store that implements LeaseStore")]
+fn a_lease_timeout_is_refused_at_build_on_a_store_without_leases() {
+    let _ = layer(CoreOnly::default()).lease_timeout(Duration::from_secs(5));
+}
+
+#[test]
+#[should_panic(expected = "scope_to_redirects needs a store that implements ScopeStore")]
+fn redirect_scoping_is_refused_at_build_on_a_store_without_scopes() {
+    let _ = layer(CoreOnly::default()).scope_to_redirects();
+}
+
+#[test]
+fn both_stores_of_the_crate_take_every_option() {
+    // The capability checks pass for the stores that have them (no panic).
+    let _ = layer(MemoryStore::new())
+        .confirm_delivery()
+        .lease_timeout(Duration::from_secs(5))
+        .scope_to_redirects()
+        .scope_fallback(Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_driven_clock_expires_unread_messages_without_sleeping() {
+    let hands = ManualClock::new();
+    let client = Client::new(&app(layer(MemoryStore::new())
+        .ttl(Duration::from_secs(3600))
+        .clock(hands.clone())));
+    client
+        .run(|flash| async move { flash.info("soon stale").unwrap() })
+        .await;
+    hands.advance(Duration::from_secs(3599));
+    client
+        .run(|flash| async move { flash.info("fresh").unwrap() })
+        .await;
+    // The second write refreshed the client's TTL: an hour after the first, both are there.
+    hands.advance(Duration::from_secs(2));
+    assert_eq!(client.take_texts().await, ["soon stale", "fresh"]);
+
+    client
+        .run(|flash| async move { flash.info("never read").unwrap() })
+        .await;
+    hands.advance(Duration::from_secs(3600));
+    assert!(
+        client.take_texts().await.is_empty(),
+        "an hour by the layer's clock: expired"
+    );
+}
+
+#[tokio::test]
+async fn a_driven_clock_ends_a_lease_without_sleeping() {
+    let hands = ManualClock::new();
+    let store = MemoryStore::new();
+    let client = Client::new(&app(layer(store.clone())
+        .lease_timeout(Duration::from_secs(30))
+        .clock(hands.clone())));
+    client
+        .run(|flash| async move { flash.info("leased").unwrap() })
+        .await;
+    let id = client
+        .run(|flash| async move { flash.client_id().unwrap() })
+        .await;
+    // A process that takes under a lease and dies: the lease is never confirmed.
+    let lease = Lease::new(
+        LeaseId::at(hands.now()),
+        hands.now() + 30_000,
+        Duration::from_secs(3600),
+    );
+    let taken = store
+        .take_leased(&id, &Take::all().at_time(hands.now()), &lease)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(client.take_texts().await.is_empty(), "leased: invisible");
+    hands.advance(Duration::from_secs(31));
+    assert_eq!(
+        client.take_texts().await,
+        ["leased"],
+        "the lease ended by the layer's clock: given back"
+    );
 }
 
 /// What connect-flash-redis did: read, then delete, in two steps. The race cases of the
@@ -85,36 +255,47 @@ struct ReadThenDelete {
 }
 
 impl Store for ReadThenDelete {
-    async fn push(
+    async fn write(
         &self,
         id: &ClientId,
         m: &[Message],
+        end: End,
         o: &PushOptions,
+        now: u64,
     ) -> Result<PushReceipt, StoreError> {
-        self.inner.push(id, m, o).await
+        self.inner.write(id, m, end, o, now).await
     }
     async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
-        if take.kind.is_some() || take.lease.is_some() || take.target.is_some() {
+        if take.kind.is_some() || take.target.is_some() {
             return self.inner.take(id, take).await;
         }
-        let messages = self.inner.peek(id).await?;
+        let messages = self.inner.peek(id, take.now).await?;
         tokio::time::sleep(Duration::from_micros(200)).await;
         self.inner.clear(id).await?;
         Ok(messages)
     }
-    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
-        self.inner.peek(id).await
-    }
-    async fn restore(
-        &self,
-        id: &ClientId,
-        m: &[Message],
-        o: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
-        self.inner.restore(id, m, o).await
+    async fn peek(&self, id: &ClientId, now: u64) -> Result<Vec<Message>, StoreError> {
+        self.inner.peek(id, now).await
     }
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
         self.inner.clear(id).await
+    }
+    fn leases(&self) -> Option<&dyn ErasedLeaseStore> {
+        Some(self)
+    }
+    fn scopes(&self) -> Option<&dyn ErasedScopeStore> {
+        Some(self)
+    }
+}
+
+impl LeaseStore for ReadThenDelete {
+    async fn take_leased(
+        &self,
+        id: &ClientId,
+        take: &Take<'_>,
+        lease: &Lease,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.take_leased(id, take, lease).await
     }
     async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
         self.inner.release(id, lease).await
@@ -125,11 +306,21 @@ impl Store for ReadThenDelete {
         lease: &LeaseId,
         only: Option<&[Message]>,
         o: &PushOptions,
+        now: u64,
     ) -> Result<usize, StoreError> {
-        self.inner.give_back(id, lease, only, o).await
+        self.inner.give_back(id, lease, only, o, now).await
     }
-    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
-        self.inner.rescope(id, from, to).await
+}
+
+impl ScopeStore for ReadThenDelete {
+    async fn rescope(
+        &self,
+        id: &ClientId,
+        from: &Target,
+        to: &Scope,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        self.inner.rescope(id, from, to, now).await
     }
 }
 
@@ -513,7 +704,7 @@ async fn the_sender_applies_the_layers_limits_and_min_level() {
         .unwrap();
     assert_eq!(below, PushReceipt::default());
     assert!(
-        store.peek(&id).await.unwrap().is_empty(),
+        store.peek(&id, now()).await.unwrap().is_empty(),
         "nothing stored so far"
     );
     let receipt = sender.send_all(&id, [info("a"), info("b")]).await.unwrap();
@@ -1044,7 +1235,10 @@ async fn regression_a_message_too_large_for_htmx_is_refused_when_pushed() {
         matches!(sent, Err(Error::TooLargeForHtmx { .. })),
         "{sent:?}"
     );
-    assert!(store.peek(&id).await.unwrap().is_empty(), "store unchanged");
+    assert!(
+        store.peek(&id, now()).await.unwrap().is_empty(),
+        "store unchanged"
+    );
     assert_eq!(client.take_texts().await, ["before"]);
 }
 

@@ -1,7 +1,6 @@
 //! The store contract on [`MemoryStore`].
 
-mod common;
-mod contract;
+use tower_flash_testkit::store_contract_tests;
 
 use tower_flash::MemoryStore;
 

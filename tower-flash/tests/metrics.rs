@@ -4,7 +4,7 @@
 #![cfg(feature = "metrics")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use tower_flash_testkit::harness as common;
 
 use std::collections::HashMap;
 use std::time::Duration;

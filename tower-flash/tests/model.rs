@@ -25,7 +25,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use tower_flash_testkit::harness as common;
 
 use std::sync::{Arc, Mutex};
 

@@ -4,15 +4,17 @@
 #![cfg(feature = "cluster")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod contract;
+use tower_flash_testkit::harness as common;
+use tower_flash_testkit::{contract, store_contract_tests};
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use redis::Commands;
 use tower_flash::store::{Lease, LeaseId, Take};
-use tower_flash::store::{PushOptions, Store};
+use tower_flash::store::{LeaseStore, PushOptions};
+
+use common::Calls;
 use tower_flash::{ClientId, Level, Message, RedisOptions, RedisStore};
 
 use common::load::{Load, as_user, tally, user_app, user_id};
@@ -74,7 +76,7 @@ async fn cluster_keys_of_a_client_share_a_slot_and_clients_spread_over_masters()
         let lease = Lease::new(LeaseId::new(), now + 30_000, Duration::from_secs(60));
         let taken = fx
             .store
-            .take(&id, &Take::kind(&Level::Info.into()).leased(&lease))
+            .take_leased(&id, &Take::kind(&Level::Info.into()), &lease)
             .await
             .unwrap();
         assert_eq!(taken.len(), 1);

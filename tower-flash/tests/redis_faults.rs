@@ -23,7 +23,7 @@
 #![cfg(feature = "redis")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use tower_flash_testkit::harness as common;
 
 use std::time::{Duration, Instant};
 

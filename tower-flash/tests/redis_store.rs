@@ -4,8 +4,8 @@
 #![cfg(feature = "redis")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod contract;
+use tower_flash_testkit::harness as common;
+use tower_flash_testkit::{contract, store_contract_tests};
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use tower_flash::{
 };
 
 use common::redis_server::RedisServer;
-use common::{Client, app, key};
+use common::{Calls, Client, app, key};
 
 struct RedisFixture {
     store: RedisStore,

@@ -4,8 +4,8 @@
 #![cfg(feature = "tls")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod contract;
+use tower_flash_testkit::harness as common;
+use tower_flash_testkit::{contract, store_contract_tests};
 
 use std::time::{Duration, Instant};
 

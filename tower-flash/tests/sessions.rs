@@ -6,7 +6,7 @@
 #![cfg(feature = "tower-sessions")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use tower_flash_testkit::harness as common;
 
 use axum::Router;
 use axum::body::Body;
@@ -20,7 +20,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{MemoryStore as SessionMemoryStore, Session, SessionManagerLayer};
 
-use common::{Client, Counting, app_with, body_text, key, user_from_header, with_job};
+use common::{Client, Counting, app_with, body_text, key, now, user_from_header, with_job};
 
 /// The app's own routes: the ones that touch the session as an authentication system would.
 fn routes() -> Router {
@@ -171,7 +171,7 @@ async fn after_a_logout_the_next_person_on_the_browser_sees_only_what_followed_i
     assert!(browser.take_texts().await.is_empty());
     // Alice's message was not moved or deleted by a plain flush: it waits, unreachable from
     // this browser, until its time to live ends.
-    let pending = store.peek(&alice).await.unwrap();
+    let pending = store.peek(&alice, now()).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].text(), "Alice's invoice is ready");
 }
@@ -182,10 +182,10 @@ async fn clearing_before_the_flush_deletes_the_users_messages_at_once() {
     let router = session_app(flash_layer(store.clone()));
     let browser = Client::new(&router);
     let alice = push_and_save(&browser, "secret").await;
-    assert_eq!(store.peek(&alice).await.unwrap().len(), 1);
+    assert_eq!(store.peek(&alice, now()).await.unwrap().len(), 1);
 
     send(&browser, "POST", "/logout-and-clear").await;
-    assert!(store.peek(&alice).await.unwrap().is_empty());
+    assert!(store.peek(&alice, now()).await.unwrap().is_empty());
     assert!(browser.take_texts().await.is_empty());
 }
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use tower_flash_testkit::harness as common;
 
 use axum::Router;
 use axum::body::Body;

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::error::{Error, StoreError};
 use crate::id::ClientId;
 use crate::message::Message;
-use crate::store::{LeaseId, OwnedTake, Take};
+use crate::store::{End, Lease, LeaseId, OwnedTake, Take};
 
 impl Flash {
     /// The store's budget for this request and what is left of it (`None`: no budget).
@@ -45,15 +45,16 @@ impl Flash {
         &self,
         id: &ClientId,
         take: &Take<'_>,
+        lease: Option<&Lease>,
     ) -> Result<Vec<Message>, StoreError> {
         let Some((budget, left)) = self.budget_left() else {
-            return self.config().store.take(id, take).await;
+            return self.config().store.take(id, take, lease).await;
         };
         if left.is_zero() {
             return Err(StoreError::Timeout(budget));
         }
         let config = self.shared.config.clone();
-        let lease = take.lease.cloned();
+        let lease = lease.cloned();
         let owned = OwnedTake {
             kind: take.kind.cloned(),
             target: take.target.cloned(),
@@ -86,15 +87,14 @@ impl Flash {
                 }
             };
             let options = config.push_options();
+            let store = &config.store;
             let put_back = match &lease {
-                Some(lease) => config
-                    .store
-                    .give_back(&id, &lease.id, None, &options)
+                Some(lease) => store
+                    .give_back(&id, &lease.id, None, &options, config.now())
                     .await
                     .map(|_| ()),
-                None => config
-                    .store
-                    .restore(&id, &taken, &options)
+                None => store
+                    .write(&id, &taken, End::Front, &options, config.now())
                     .await
                     .map(|_| ()),
             };
@@ -154,7 +154,12 @@ pub(super) fn spawn(task: impl Future<Output = ()> + Send + 'static) {
 pub(super) fn spawn_give_back(config: Arc<Config>, id: ClientId, lease: LeaseId) {
     spawn(async move {
         let options = config.push_options();
-        if let Err(error) = config.store.give_back(&id, &lease, None, &options).await {
+        let now = config.now();
+        if let Err(error) = config
+            .store
+            .give_back(&id, &lease, None, &options, now)
+            .await
+        {
             tracing::error!(
                 %error,
                 "flash: could not give back undelivered messages; they come back after the lease timeout"

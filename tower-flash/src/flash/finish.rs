@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::error::{Error, StoreError};
 use crate::htmx::{HX_LOCATION, HX_REDIRECT, HX_REFRESH, HX_TRIGGER};
 use crate::id::ClientId;
-use crate::message::{Scope, millis, now_millis};
+use crate::message::{Scope, millis};
 use crate::store::LeaseId;
 
 /// What finishing needs to know of the response.
@@ -198,7 +198,11 @@ impl Flash {
         };
         if let (Some(id), Some(target)) = (id, target)
             && let Err(error) = self
-                .bounded(self.config().store.rescope(&id, &target, &scope))
+                .bounded(
+                    self.config()
+                        .store
+                        .rescope(&id, &target, &scope, self.config().now()),
+                )
                 .await
         {
             tracing::warn!(%error, "flash: could not carry scoped messages on to the redirect");
@@ -250,9 +254,14 @@ impl Flash {
             return Ok(());
         };
         let options = self.config().push_options();
-        self.bounded(self.config().store.give_back(&id, &lease, None, &options))
-            .await
-            .map(|_| ())
+        let now = self.config().now();
+        self.bounded(
+            self.config()
+                .store
+                .give_back(&id, &lease, None, &options, now),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The scope a same-origin redirect binds messages to, when scoping is on.
@@ -266,7 +275,7 @@ impl Flash {
         Some(Scope {
             path,
             params: query,
-            until: now_millis().saturating_add(millis(fallback)),
+            until: self.config().now().saturating_add(millis(fallback)),
         })
     }
 }

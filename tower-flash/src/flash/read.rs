@@ -4,7 +4,7 @@
 use super::Flash;
 use crate::error::Error;
 use crate::id::ClientId;
-use crate::message::{Kind, Message, Messages, millis, now_millis};
+use crate::message::{Kind, Message, Messages, millis};
 use crate::store::{Lease, LeaseId, Take};
 use crate::telemetry;
 
@@ -53,9 +53,10 @@ impl Flash {
                 && state.lease.is_none()
                 && let Some(timeout) = self.config().lease_timeout
             {
+                let now = self.config().now();
                 state.lease = Some(Lease {
-                    id: LeaseId::new(),
-                    until: now_millis().saturating_add(millis(timeout)),
+                    id: LeaseId::at(now),
+                    until: now.saturating_add(millis(timeout)),
                     ttl: self.config().ttl,
                 });
             }
@@ -67,18 +68,17 @@ impl Flash {
             };
             (id, state.target.clone(), lease, state.prefetch)
         };
-        let mut take = kind.map_or_else(Take::all, Take::kind);
+        let mut take = kind
+            .map_or_else(Take::all, Take::kind)
+            .at_time(self.config().now());
         if let Some(target) = &target {
             take = take.at(target);
-        }
-        if let Some(lease) = &lease {
-            take = take.leased(lease);
         }
         if prefetch {
             return self.prefetch_take(id.as_ref(), &take).await;
         }
         let mut messages = match &id {
-            Some(id) => self.take_from_store(id, &take).await?,
+            Some(id) => self.take_from_store(id, &take, lease.as_ref()).await?,
             None => Vec::new(),
         };
         let mut state = self.state();
@@ -122,7 +122,7 @@ impl Flash {
         take: &Take<'_>,
     ) -> Result<Messages, Error> {
         let mut messages = match id {
-            Some(id) => self.bounded(self.config().store.peek(id)).await?,
+            Some(id) => self.bounded(self.config().store.peek(id, take.now)).await?,
             None => Vec::new(),
         };
         messages.retain(|m| take.selects(m));
@@ -151,13 +151,14 @@ impl Flash {
     /// [`peek`](Flash::peek), reporting a store failure.
     pub async fn try_peek(&self) -> Result<Messages, Error> {
         let id = self.current_id().await?;
+        let now = self.config().now();
         let mut messages = match &id {
-            Some(id) => self.bounded(self.config().store.peek(id)).await?,
+            Some(id) => self.bounded(self.config().store.peek(id, now)).await?,
             None => Vec::new(),
         };
         let mut state = self.state();
         state.read = true;
-        let mut visible = Take::all();
+        let mut visible = Take::all().at_time(now);
         if let Some(target) = &state.target {
             visible = visible.at(target);
         }

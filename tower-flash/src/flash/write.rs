@@ -6,6 +6,7 @@ use super::state::{Identity, Local};
 use crate::error::{Error, StoreError};
 use crate::id::ClientId;
 use crate::message::{Kind, Level, Message};
+use crate::store::End;
 use crate::telemetry;
 
 /// **Queuing messages**, connect-flash's `req.flash(kind, text)`: checked now, written in one
@@ -253,18 +254,26 @@ impl Flash {
         // Own pushes first: the leased messages, older, end up in front of them.
         if !own.is_empty() {
             let receipt = self
-                .bounded(self.config().store.restore(id, &own, &options))
+                .bounded(self.config().store.write(
+                    id,
+                    &own,
+                    End::Front,
+                    &options,
+                    self.config().now(),
+                ))
                 .await?;
             telemetry::dropped(receipt.dropped);
         }
         let Some((lease, client)) = lease.filter(|_| !from_lease.is_empty()) else {
             return Ok(());
         };
-        self.bounded(
-            self.config()
-                .store
-                .give_back(&client, &lease, Some(&from_lease), &options),
-        )
+        self.bounded(self.config().store.give_back(
+            &client,
+            &lease,
+            Some(&from_lease),
+            &options,
+            self.config().now(),
+        ))
         .await?;
         let mut state = self.state();
         state
@@ -363,7 +372,11 @@ impl Flash {
         }
         if !pushed.is_empty() {
             let receipt = self
-                .bounded(config.store.push(&id, &pushed, &options))
+                .bounded(
+                    config
+                        .store
+                        .write(&id, &pushed, End::Back, &options, config.now()),
+                )
                 .await?;
             self.state().wrote = true;
             telemetry::pushed(pushed.len());

@@ -425,7 +425,17 @@ impl Message {
         self.scope.as_ref()
     }
 
-    pub(crate) fn set_scope(&mut self, scope: Option<Scope>) {
+    /// Binds the message to a redirect scope, or unbinds it: what a
+    /// [`ScopeStore`](crate::store::ScopeStore) does when a redirect carries the message on.
+    ///
+    /// ```
+    /// use tower_flash::{Level, Message, Scope};
+    ///
+    /// let mut message = Message::new(Level::Info, "Saved");
+    /// message.set_scope(Some(Scope::new("/done", Vec::new(), 1_800_000_000_000)));
+    /// assert_eq!(message.scope().map(|s| s.path.as_str()), Some("/done"));
+    /// ```
+    pub fn set_scope(&mut self, scope: Option<Scope>) {
         self.scope = scope;
     }
 
@@ -483,8 +493,19 @@ impl Message {
         self.data.as_ref().map_or(0, nesting_depth)
     }
 
-    /// A store's check before writing: refuses what it could not read back.
-    pub(crate) fn check_storable(messages: &[Message]) -> Result<(), StoreError> {
+    /// A store's check before writing: refuses, with [`StoreError::Invalid`], a batch that
+    /// the [stored encoding](crate::store::codec) could not read back (data nested deeper
+    /// than [`MAX_DATA_DEPTH`]). The layer refuses such messages at push time; this guards
+    /// writes that come through the [`Store`](crate::store::Store) API directly, so that
+    /// every store refuses alike rather than accept a message and lose it when it is read.
+    ///
+    /// ```
+    /// use tower_flash::{Level, Message};
+    ///
+    /// let ok = Message::new(Level::Info, "Saved");
+    /// assert!(Message::check_storable(&[ok]).is_ok());
+    /// ```
+    pub fn check_storable(messages: &[Message]) -> Result<(), StoreError> {
         match messages.iter().map(Message::data_depth).max() {
             Some(depth) if depth > MAX_DATA_DEPTH => Err(StoreError::Invalid(format!(
                 "data nested {depth} levels deep, more than {MAX_DATA_DEPTH}"

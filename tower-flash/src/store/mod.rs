@@ -7,31 +7,114 @@
 //! is handed to at most one take, and a push racing a take is never lost. The layer calls
 //! the store only for clients with a valid id and only when a handler asks for it.
 //!
-//! Stores are tested by one contract suite (`tests/contract/mod.rs`) that every
-//! implementation runs unchanged.
+//! # The core and the capabilities
+//!
+//! The core, [`Store`], is four methods: [`write`](Store::write) at an end of the queue,
+//! [`take`](Store::take) what a [`Take`] selects, [`peek`](Store::peek) and
+//! [`clear`](Store::clear). That is all the layer's default mode needs. Two opt-in
+//! capabilities add the delivery modes that need more of a store:
+//!
+//! | capability        | layer option                                                    | methods |
+//! |-------------------|-----------------------------------------------------------------|---------|
+//! | [`LeaseStore`]    | [`confirm_delivery`](crate::FlashLayer::confirm_delivery)       | take into a lease, release, give back |
+//! | [`ScopeStore`]    | [`scope_to_redirects`](crate::FlashLayer::scope_to_redirects)   | rescope |
+//!
+//! A store announces a capability by returning `Some(self)` from [`Store::leases`] or
+//! [`Store::scopes`]; the layer checks it when it is built, so a store without leases
+//! cannot be given `confirm_delivery` and fail on the first request instead.
+//!
+//! Time is passed in (`now`, ms since the Unix epoch, from the layer's
+//! [`Clock`](crate::Clock)), never read inside a store: tests drive it instead of sleeping.
+//!
+//! Every store runs one contract suite unchanged (`tower-flash-testkit`, which store authors run too). The rules a
+//! store applies are defined here once: [`Take::selects`] (kind and scope),
+//! [`Target`] (what a request is to scoping), the lease's order
+//! ([`LeaseId`] sorts by age) and the cap ([`PushOptions::max_messages`], oldest first out).
+//!
+//! A complete store in a few lines (one lock over a map; no TTL sweep, for brevity):
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::{Mutex, PoisonError};
+//! use tower_flash::{ClientId, FlashLayer, Key, Message, StoreError};
+//! use tower_flash::store::{End, PushOptions, PushReceipt, Store, Take};
+//!
+//! #[derive(Default)]
+//! struct MapStore(Mutex<HashMap<ClientId, Vec<Message>>>);
+//!
+//! impl Store for MapStore {
+//!     async fn write(&self, id: &ClientId, messages: &[Message], end: End,
+//!                    options: &PushOptions, _now: u64) -> Result<PushReceipt, StoreError> {
+//!         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+//!         let queue = map.entry(id.clone()).or_default();
+//!         match end {
+//!             End::Back => queue.extend_from_slice(messages),
+//!             End::Front => drop(queue.splice(0..0, messages.iter().cloned())),
+//!         }
+//!         let dropped = queue.len().saturating_sub(options.max_messages);
+//!         queue.drain(..dropped);
+//!         Ok(PushReceipt::new(queue.len(), dropped))
+//!     }
+//!
+//!     async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
+//!         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+//!         let queue = map.entry(id.clone()).or_default();
+//!         let (taken, kept) = queue.drain(..).partition(|m| take.selects(m));
+//!         *queue = kept;
+//!         Ok(taken)
+//!     }
+//!
+//!     async fn peek(&self, id: &ClientId, _now: u64) -> Result<Vec<Message>, StoreError> {
+//!         let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+//!         Ok(map.get(id).cloned().unwrap_or_default())
+//!     }
+//!
+//!     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
+//!         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+//!         map.remove(id);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let layer = FlashLayer::new(MapStore::default(), Key::generate());
+//! # let _ = layer;
+//! ```
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::StoreError;
 use crate::id::ClientId;
-use crate::message::{Kind, Message, Scope, now_millis};
+use crate::message::{Kind, Message, now_millis};
 
 pub mod codec;
 mod dynamic;
+mod lease;
 pub(crate) mod memory;
 mod query;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+mod scope;
 
 pub(crate) use self::dynamic::{DynStore, OwnedTake};
+pub use self::lease::{ErasedLeaseStore, Lease, LeaseId, LeaseStore};
 pub(crate) use self::query::parse_query;
+pub use self::scope::{ErasedScopeStore, ScopeStore, Target};
 
 /// The longest time to live a store keeps: 400 days, the longest `Max-Age` browsers keep a
 /// cookie for. Longer TTLs (even `Duration::MAX`) are clamped to it, by the layer when it is
 /// built and by the stores on every write, so that every stored key expires.
 pub const MAX_TTL: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
+/// Which end of the client's queue a [write](Store::write) goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum End {
+    /// After everything queued: a push.
+    Back,
+    /// Before everything queued, in the given order: messages put back (a request that
+    /// [kept](crate::Flash::keep) what it read, htmx messages that did not fit the header).
+    Front,
+}
 
 /// How a batch is written: its time to live and the cap on the client's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,9 +151,10 @@ impl PushReceipt {
     }
 }
 
-/// What a take selects, and whether it leases what it takes.
+/// What a take selects, and when it happens.
 ///
-/// Made by the layer for every take; a store applies it atomically.
+/// Made by the layer for every take; a store applies it atomically with
+/// [`Take::selects`], the one definition of which messages a take returns.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Take<'a> {
@@ -79,21 +163,17 @@ pub struct Take<'a> {
     /// The request, when redirect scoping is on: messages bound to another path (and not yet
     /// fallen back to any path) are left in place.
     pub target: Option<&'a Target>,
-    /// Delivery confirmation: move the messages to this lease instead of deleting them, and
-    /// first give back every expired lease of the client.
-    pub lease: Option<&'a Lease>,
-    /// The time of the take, ms since the Unix epoch: compared with scope fallbacks and
-    /// lease deadlines.
+    /// The time of the take, ms since the Unix epoch: compared with scope fallbacks, lease
+    /// deadlines and queue expiry.
     pub now: u64,
 }
 
 impl<'a> Take<'a> {
-    /// Every message, deleted: connect-flash's `req.flash()`.
+    /// Every message, now: connect-flash's `req.flash()`.
     pub fn all() -> Self {
         Take {
             kind: None,
             target: None,
-            lease: None,
             now: now_millis(),
         }
     }
@@ -113,10 +193,10 @@ impl<'a> Take<'a> {
         self
     }
 
-    /// Lease the messages instead of deleting them.
+    /// The take happens at `now`, ms since the Unix epoch (the layer's clock).
     #[must_use]
-    pub fn leased(mut self, lease: &'a Lease) -> Self {
-        self.lease = Some(lease);
+    pub fn at_time(mut self, now: u64) -> Self {
+        self.now = now;
         self
     }
 
@@ -130,101 +210,25 @@ impl<'a> Take<'a> {
     }
 }
 
-/// A request as redirect scoping sees it: its path and query pairs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Target {
-    /// The request's path.
-    pub path: String,
-    /// The request's query, decoded, in order.
-    pub query: Vec<(String, String)>,
-}
-
-impl Target {
-    /// A request to `path` with the decoded `query` pairs, in order.
-    pub fn new(path: impl Into<String>, query: Vec<(String, String)>) -> Self {
-        Target {
-            path: path.into(),
-            query,
-        }
-    }
-
-    /// The target of a request URI.
-    pub fn from_uri(uri: &http::Uri) -> Self {
-        Target {
-            path: uri.path().to_owned(),
-            query: uri.query().map(parse_query).unwrap_or_default(),
-        }
-    }
-}
-
-/// A lease on taken messages (delivery confirmation): they stay with the store, invisible
-/// to other takes, until the request confirms them ([`Store::release`]), gives them back
-/// ([`Store::give_back`]), or `until` passes and the client's next leased take reclaims them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Lease {
-    /// The lease's id: unique, and ordered by creation (reclaimed leases go back oldest
-    /// first).
-    pub id: LeaseId,
-    /// When the lease ends if nobody confirms it, ms since the Unix epoch.
-    pub until: u64,
-    /// The client's TTL, applied to whatever the lease puts back in the queue.
-    pub ttl: Duration,
-}
-
-impl Lease {
-    /// The lease `id`, ending at `until` (ms since the Unix epoch) unless confirmed, putting
-    /// messages back with the client's `ttl`.
-    pub fn new(id: LeaseId, until: u64, ttl: Duration) -> Self {
-        Lease { id, until, ttl }
-    }
-}
-
-/// The id of a [`Lease`]: the creation time, a sequence number and random bits, so that ids
-/// sort by age (strictly, within one process) and never collide across processes.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LeaseId(String);
-
-impl LeaseId {
-    /// A fresh id.
-    pub fn new() -> Self {
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000_000;
-        LeaseId(format!(
-            "{:013}-{seq:09}-{:08x}",
-            now_millis(),
-            rand::random::<u32>()
-        ))
-    }
-
-    /// The id as a string (no `\n`, no `|`).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for LeaseId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A place to keep each client's messages.
+/// A place to keep each client's messages: the core every store implements.
 ///
 /// All operations are atomic per client. Implementations write `async fn` in their `impl`.
+/// Delivery confirmation and redirect scoping need more of a store: see [`LeaseStore`] and
+/// [`ScopeStore`], and the [module docs](self) for a complete example store.
 ///
 /// ```
-/// use tower_flash::{ClientId, Level, Message, MemoryStore, store::Take};
-/// use tower_flash::store::{PushOptions, Store};
-/// use std::time::Duration;
+/// use tower_flash::{ClientId, Level, Message, MemoryStore};
+/// use tower_flash::store::{End, PushOptions, Store, Take};
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// # async fn run() -> Result<(), tower_flash::StoreError> {
 /// let store = MemoryStore::new();
 /// let client = ClientId::new("user:42").unwrap();
 /// let options = PushOptions::new(Duration::from_secs(60), 100);
+/// let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
 /// // A background job queues a message for the client's next page:
-/// store.push(&client, &[Message::new(Level::Success, "Your export is ready")], &options).await?;
+/// let ready = [Message::new(Level::Success, "Your export is ready")];
+/// store.write(&client, &ready, End::Back, &options, now).await?;
 /// let taken = store.take(&client, &Take::all()).await?;
 /// assert_eq!(taken[0].text(), "Your export is ready");
 /// assert!(store.take(&client, &Take::all()).await?.is_empty());
@@ -242,72 +246,50 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
-    /// Appends `messages` in order to the client's queue, drops the oldest past
-    /// `options.max_messages`, and sets the queue's TTL to `options.ttl`.
-    fn push(
+    /// Writes `messages`, in order, at `end` of the client's queue, drops the oldest past
+    /// `options.max_messages`, and keeps the queue until `now + options.ttl` at least (a
+    /// write never shortens what a lease needs).
+    fn write(
         &self,
         id: &ClientId,
         messages: &[Message],
+        end: End,
         options: &PushOptions,
+        now: u64,
     ) -> impl Future<Output = Result<PushReceipt, StoreError>> + Send;
 
-    /// Removes and returns the messages `take` selects, oldest first, leaving the others in
-    /// place and in order. With a lease, first gives back the client's expired leases (oldest
-    /// lease first, at the front), then moves the taken messages into the lease.
+    /// Removes and returns the messages `take` selects ([`Take::selects`]), oldest first,
+    /// leaving the others in place and in order.
     fn take(
         &self,
         id: &ClientId,
         take: &Take<'_>,
     ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
 
-    /// Returns all the client's queued messages without removing them (leased ones are not
-    /// queued).
-    fn peek(&self, id: &ClientId) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
-
-    /// Puts `messages` back at the front of the client's queue, in the given order, ahead of
-    /// any queued since (used by [`Flash::keep`](crate::Flash::keep)); same cap and TTL rules
-    /// as [`Store::push`].
-    fn restore(
+    /// Returns all the client's queued messages at `now` without removing them (leased
+    /// ones are not queued).
+    fn peek(
         &self,
         id: &ClientId,
-        messages: &[Message],
-        options: &PushOptions,
-    ) -> impl Future<Output = Result<PushReceipt, StoreError>> + Send;
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
 
     /// Deletes everything stored for the client, leases included.
     fn clear(&self, id: &ClientId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Confirms a lease: its messages are delivered and gone for good. Returns whether the
-    /// lease was still held (`false`: it had expired and was reclaimed, or never existed).
-    fn release(
-        &self,
-        id: &ClientId,
-        lease: &LeaseId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Delivery confirmation: `Some(self)` in a store that implements [`LeaseStore`]
+    /// (`None`, the default, otherwise). The layer refuses
+    /// [`confirm_delivery`](crate::FlashLayer::confirm_delivery) on a store that returns
+    /// `None`.
+    fn leases(&self) -> Option<&dyn ErasedLeaseStore> {
+        None
+    }
 
-    /// Gives a lease's messages back to the front of the client's queue, in their order.
-    ///
-    /// With `only`, gives back just those of `only` that the lease still holds (matched by
-    /// [`Message::id`]), written as given (a request may have re-scoped them), in the order
-    /// of `only`; the rest stay leased. A message the lease no longer holds (it was reclaimed
-    /// after the lease timed out, so it is already queued again) is not written twice.
-    /// Same cap and TTL rules as [`Store::push`]. Returns how many went back (0 when the
-    /// lease is gone).
-    fn give_back(
-        &self,
-        id: &ClientId,
-        lease: &LeaseId,
-        only: Option<&[Message]>,
-        options: &PushOptions,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-
-    /// Re-binds the queued messages that a request to `from` may read only because of their
-    /// scope (bound to `from`, not fallen back) to `to`: redirect chains carry messages on.
-    /// Returns how many were re-bound.
-    fn rescope(
-        &self,
-        id: &ClientId,
-        from: &Target,
-        to: &Scope,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Redirect scoping: `Some(self)` in a store that implements [`ScopeStore`] (`None`,
+    /// the default, otherwise). The layer refuses
+    /// [`scope_to_redirects`](crate::FlashLayer::scope_to_redirects) on a store that
+    /// returns `None`.
+    fn scopes(&self) -> Option<&dyn ErasedScopeStore> {
+        None
+    }
 }

@@ -10,10 +10,13 @@ use std::time::Duration;
 use redis::{Script, Value};
 
 use self::connection::Connection;
-use super::{LeaseId, PushOptions, PushReceipt, Store, Take, Target, codec};
+use super::{
+    End, ErasedLeaseStore, ErasedScopeStore, Lease, LeaseId, LeaseStore, PushOptions, PushReceipt,
+    ScopeStore, Store, Take, Target, codec,
+};
 use crate::error::StoreError;
 use crate::id::ClientId;
-use crate::message::{Message, Scope, now_millis};
+use crate::message::{Message, Scope};
 
 mod connect;
 mod connection;
@@ -66,7 +69,7 @@ fn script(body: &str) -> Script {
 ///
 /// | operation | Redis | round trips |
 /// |-----------|-------|-------------|
-/// | a request's pushes ([`Store::push`]) | `MULTI RPUSH LTRIM PEXPIRE EXEC` | 1 |
+/// | a request's pushes ([`Store::write`] at [`End::Back`](super::End::Back)) | `MULTI RPUSH LTRIM PEXPIRE EXEC` | 1 |
 /// | [`Flash::take_all`](crate::Flash::take_all) | `LPOP key n` | 1 |
 /// | [`Flash::take`](crate::Flash::take), and every take with delivery confirmation or redirect scoping | a Lua script (`EVALSHA`, reloaded if missing) | 1 |
 /// | confirming a delivery (end of the response body) | `HDEL` | 1 |
@@ -176,18 +179,58 @@ impl RedisStore {
         }
     }
 
-    async fn write(
+    /// A take: `LPOP` when it selects everything and leases nothing, else the take script.
+    async fn take_with(
+        &self,
+        id: &ClientId,
+        take: &Take<'_>,
+        lease: Option<&Lease>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut conn = self.conn.handle();
+        if take.kind.is_none() && take.target.is_none() && lease.is_none() {
+            let mut cmd = redis::cmd("LPOP");
+            cmd.arg(self.key(id)).arg(TAKE_COUNT);
+            let items: Option<Vec<Vec<u8>>> = self
+                .bounded(conn.generation(), cmd.query_async(&mut conn))
+                .await?;
+            return Ok(decode_all(items.unwrap_or_default()));
+        }
+        let mut invocation = self.scripts.take.key(self.key(id));
+        invocation
+            .key(self.lease_key(id))
+            .arg(take.kind.map_or_else(String::new, |k| format!("{k}|")))
+            .arg(take.now)
+            .arg(take.target.map_or("", |t| t.path.as_str()))
+            .arg(
+                take.target
+                    .map_or_else(|| "[]".to_owned(), |t| pairs_json(&t.query)),
+            )
+            .arg(lease.map_or("", |l| l.id.as_str()))
+            .arg(lease.map_or(0, |l| l.until))
+            .arg(lease.map_or(1, |l| millis(l.ttl)))
+            .arg(lease.map_or(1, |l| {
+                let left = Duration::from_millis(l.until.saturating_sub(take.now));
+                millis(left) + millis(l.ttl)
+            }));
+        let items: Vec<Vec<u8>> = self
+            .bounded(conn.generation(), invocation.invoke_async(&mut conn))
+            .await?;
+        Ok(decode_all(items))
+    }
+
+    async fn write_at(
         &self,
         id: &ClientId,
         messages: &[Message],
+        end: End,
         options: &PushOptions,
-        at_front: bool,
     ) -> Result<PushReceipt, StoreError> {
         if messages.is_empty() {
             return Ok(PushReceipt::default());
         }
         Message::check_storable(messages)?;
         let key = self.key(id);
+        let at_front = end == End::Front;
         let encoded: Vec<Vec<u8>> = if at_front {
             // LPUSH puts each element at the head in turn: reverse to keep their order.
             messages.iter().rev().map(codec::encode).collect()
@@ -253,49 +296,23 @@ impl Store for RedisStore {
         Some(self.options.timeout)
     }
 
-    async fn push(
+    /// Redis keeps time for the queue's TTL itself: `now` is not needed.
+    async fn write(
         &self,
         id: &ClientId,
         messages: &[Message],
+        end: End,
         options: &PushOptions,
+        _now: u64,
     ) -> Result<PushReceipt, StoreError> {
-        self.write(id, messages, options, false).await
+        self.write_at(id, messages, end, options).await
     }
 
     async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
-        let mut conn = self.conn.handle();
-        if take.kind.is_none() && take.target.is_none() && take.lease.is_none() {
-            let mut cmd = redis::cmd("LPOP");
-            cmd.arg(self.key(id)).arg(TAKE_COUNT);
-            let items: Option<Vec<Vec<u8>>> = self
-                .bounded(conn.generation(), cmd.query_async(&mut conn))
-                .await?;
-            return Ok(decode_all(items.unwrap_or_default()));
-        }
-        let mut invocation = self.scripts.take.key(self.key(id));
-        invocation
-            .key(self.lease_key(id))
-            .arg(take.kind.map_or_else(String::new, |k| format!("{k}|")))
-            .arg(take.now)
-            .arg(take.target.map_or("", |t| t.path.as_str()))
-            .arg(
-                take.target
-                    .map_or_else(|| "[]".to_owned(), |t| pairs_json(&t.query)),
-            )
-            .arg(take.lease.map_or("", |l| l.id.as_str()))
-            .arg(take.lease.map_or(0, |l| l.until))
-            .arg(take.lease.map_or(1, |l| millis(l.ttl)))
-            .arg(take.lease.map_or(1, |l| {
-                let left = Duration::from_millis(l.until.saturating_sub(take.now));
-                millis(left) + millis(l.ttl)
-            }));
-        let items: Vec<Vec<u8>> = self
-            .bounded(conn.generation(), invocation.invoke_async(&mut conn))
-            .await?;
-        Ok(decode_all(items))
+        self.take_with(id, take, None).await
     }
 
-    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+    async fn peek(&self, id: &ClientId, _now: u64) -> Result<Vec<Message>, StoreError> {
         let mut conn = self.conn.handle();
         let mut cmd = redis::cmd("LRANGE");
         cmd.arg(self.key(id)).arg(0).arg(-1);
@@ -303,15 +320,6 @@ impl Store for RedisStore {
             .bounded(conn.generation(), cmd.query_async(&mut conn))
             .await?;
         Ok(decode_all(items))
-    }
-
-    async fn restore(
-        &self,
-        id: &ClientId,
-        messages: &[Message],
-        options: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
-        self.write(id, messages, options, true).await
     }
 
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
@@ -322,6 +330,25 @@ impl Store for RedisStore {
             .bounded(conn.generation(), cmd.query_async(&mut conn))
             .await?;
         Ok(())
+    }
+
+    fn leases(&self) -> Option<&dyn ErasedLeaseStore> {
+        Some(self)
+    }
+
+    fn scopes(&self) -> Option<&dyn ErasedScopeStore> {
+        Some(self)
+    }
+}
+
+impl LeaseStore for RedisStore {
+    async fn take_leased(
+        &self,
+        id: &ClientId,
+        take: &Take<'_>,
+        lease: &Lease,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.take_with(id, take, Some(lease)).await
     }
 
     async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
@@ -342,6 +369,7 @@ impl Store for RedisStore {
         lease: &LeaseId,
         only: Option<&[Message]>,
         options: &PushOptions,
+        _now: u64,
     ) -> Result<usize, StoreError> {
         if only.is_some_and(<[Message]>::is_empty) {
             return Ok(0);
@@ -361,15 +389,23 @@ impl Store for RedisStore {
         })
         .await
     }
+}
 
-    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
+impl ScopeStore for RedisStore {
+    async fn rescope(
+        &self,
+        id: &ClientId,
+        from: &Target,
+        to: &Scope,
+        now: u64,
+    ) -> Result<usize, StoreError> {
         let scope = serde_json::to_string(to).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = self.conn.handle();
         let mut invocation = self.scripts.rescope.key(self.key(id));
         invocation
             .arg(&from.path)
             .arg(pairs_json(&from.query))
-            .arg(now_millis())
+            .arg(now)
             .arg(scope);
         self.bounded(conn.generation(), invocation.invoke_async(&mut conn))
             .await

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use axum::response::{IntoResponse, Redirect};
 use http::StatusCode;
-use tower_flash::store::Store;
 use tower_flash::store::{Lease, LeaseId, Take, Target};
+use tower_flash::store::{LeaseStore, ScopeStore, Store};
 use tower_flash::{ClientId, Level, Message, Scope};
 
 use super::{Fixture, browser, info, layer, opts, texts};
-use crate::common::{Client, Via, app, body_result, failing_body};
+use crate::harness::{Calls, Client, Via, app, body_result, failing_body, now};
 
 fn lease(until_from_now_ms: i64) -> Lease {
     let now = now_ms();
@@ -69,16 +69,16 @@ pub async fn store_lease_hides_messages_until_given_back_in_order<F: Fixture>(fx
         .await
         .unwrap();
     let held = lease(30_000);
-    let taken = store.take(&id, &Take::all().leased(&held)).await.unwrap();
+    let taken = store.take_leased(&id, &Take::all(), &held).await.unwrap();
     assert_eq!(texts(&taken), ["a", "b"]);
     assert!(
-        store.peek(&id).await.unwrap().is_empty(),
+        store.peek(&id, now()).await.unwrap().is_empty(),
         "leased messages are not queued"
     );
     let other = lease(30_000);
     assert!(
         store
-            .take(&id, &Take::all().leased(&other))
+            .take_leased(&id, &Take::all(), &other)
             .await
             .unwrap()
             .is_empty()
@@ -87,14 +87,14 @@ pub async fn store_lease_hides_messages_until_given_back_in_order<F: Fixture>(fx
     store.push(&id, &[info("c")], &opts(10)).await.unwrap();
     assert_eq!(
         store
-            .give_back(&id, &held.id, None, &opts(10))
+            .give_back(&id, &held.id, None, &opts(10), now())
             .await
             .unwrap(),
         2
     );
     assert_eq!(
         store
-            .give_back(&id, &held.id, None, &opts(10))
+            .give_back(&id, &held.id, None, &opts(10), now())
             .await
             .unwrap(),
         0,
@@ -111,7 +111,7 @@ pub async fn store_release_deletes_leased_messages<F: Fixture>(fx: &F) {
     let id = ClientId::random();
     store.push(&id, &[info("a")], &opts(10)).await.unwrap();
     let held = lease(30_000);
-    store.take(&id, &Take::all().leased(&held)).await.unwrap();
+    store.take_leased(&id, &Take::all(), &held).await.unwrap();
     assert!(store.release(&id, &held.id).await.unwrap());
     assert!(
         !store.release(&id, &held.id).await.unwrap(),
@@ -119,7 +119,7 @@ pub async fn store_release_deletes_leased_messages<F: Fixture>(fx: &F) {
     );
     assert_eq!(
         store
-            .give_back(&id, &held.id, None, &opts(10))
+            .give_back(&id, &held.id, None, &opts(10), now())
             .await
             .unwrap(),
         0
@@ -127,7 +127,7 @@ pub async fn store_release_deletes_leased_messages<F: Fixture>(fx: &F) {
     let next = lease(30_000);
     assert!(
         store
-            .take(&id, &Take::all().leased(&next))
+            .take_leased(&id, &Take::all(), &next)
             .await
             .unwrap()
             .is_empty()
@@ -145,23 +145,23 @@ pub async fn store_expired_leases_are_reclaimed_in_order<F: Fixture>(fx: &F) {
         .unwrap();
     let dead_1 = lease(150);
     store
-        .take(&id, &Take::kind(&Level::Info.into()).leased(&dead_1))
+        .take_leased(&id, &Take::kind(&Level::Info.into()), &dead_1)
         .await
         .unwrap();
     store.push(&id, &[info("c")], &opts(10)).await.unwrap();
     let dead_2 = lease(150);
-    store.take(&id, &Take::all().leased(&dead_2)).await.unwrap();
+    store.take_leased(&id, &Take::all(), &dead_2).await.unwrap();
     store.push(&id, &[info("d")], &opts(10)).await.unwrap();
     let live = lease(30_000);
-    let early = store.take(&id, &Take::all().leased(&live)).await.unwrap();
+    let early = store.take_leased(&id, &Take::all(), &live).await.unwrap();
     assert_eq!(texts(&early), ["d"], "live leases are not reclaimed");
     store
-        .give_back(&id, &live.id, None, &opts(10))
+        .give_back(&id, &live.id, None, &opts(10), now())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let next = lease(30_000);
-    let taken = store.take(&id, &Take::all().leased(&next)).await.unwrap();
+    let taken = store.take_leased(&id, &Take::all(), &next).await.unwrap();
     assert_eq!(texts(&taken), ["a", "b", "c", "d"]);
     assert!(
         !store.release(&id, &dead_1.id).await.unwrap(),
@@ -183,7 +183,7 @@ pub async fn store_race_leased_takes_deliver_each_message_once<F: Fixture>(fx: &
                 let (store, id) = (store.clone(), id.clone());
                 tokio::spawn(async move {
                     let held = lease(30_000);
-                    let got = store.take(&id, &Take::all().leased(&held)).await.unwrap();
+                    let got = store.take_leased(&id, &Take::all(), &held).await.unwrap();
                     store.release(&id, &held.id).await.unwrap();
                     got
                 })
@@ -229,7 +229,7 @@ pub async fn store_scoped_messages_reach_only_their_target<F: Fixture>(fx: &F) {
     let tab = target("/target", &[("x", "1"), ("tab", "2")]);
     let got = store.take(&id, &Take::all().at(&tab)).await.unwrap();
     assert_eq!(texts(&got), ["to tab 2"]);
-    assert!(store.peek(&id).await.unwrap().is_empty());
+    assert!(store.peek(&id, now()).await.unwrap().is_empty());
 }
 
 pub async fn store_rescope_carries_bound_messages_on<F: Fixture>(fx: &F) {
@@ -250,7 +250,10 @@ pub async fn store_rescope_carries_bound_messages_on<F: Fixture>(fx: &F) {
         .await
         .unwrap();
     let next = Scope::new("/b", vec![("step".to_owned(), "2".to_owned())], later);
-    let moved = store.rescope(&id, &target("/a", &[]), &next).await.unwrap();
+    let moved = store
+        .rescope(&id, &target("/a", &[]), &next, now())
+        .await
+        .unwrap();
     assert_eq!(moved, 1);
     let a = target("/a", &[]);
     assert_eq!(
@@ -261,7 +264,7 @@ pub async fn store_rescope_carries_bound_messages_on<F: Fixture>(fx: &F) {
     let got = store.take(&id, &Take::all().at(&b)).await.unwrap();
     assert_eq!(texts(&got), ["hop"]);
     assert_eq!(got[0].scope(), Some(&next));
-    let left = store.peek(&id).await.unwrap();
+    let left = store.peek(&id, now()).await.unwrap();
     assert_eq!(texts(&left), ["stay"]);
 }
 
@@ -356,7 +359,7 @@ pub async fn confirmed_messages_come_back_when_the_client_disconnects_mid_body<F
     let endless = axum::Router::new()
         .fallback(|flash: tower_flash::Flash| async move {
             assert_eq!(flash.take_all().await.len(), 2);
-            axum::response::Response::new(axum::body::Body::new(crate::common::Endless::new()))
+            axum::response::Response::new(axum::body::Body::new(crate::harness::Endless::new()))
         })
         .layer(layer(fx).confirm_delivery());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -580,7 +583,7 @@ pub async fn confirmed_messages_abandoned_by_a_dead_process_come_back<F: Fixture
     let dead = lease(200);
     let taken = fx
         .store()
-        .take(&id, &Take::all().leased(&dead))
+        .take_leased(&id, &Take::all(), &dead)
         .await
         .unwrap();
     assert_eq!(texts(&taken), ["a"]);
@@ -722,7 +725,7 @@ pub async fn scoping_resolves_locations_as_browsers_do<F: Fixture>(fx: &F) {
             .unwrap();
         let value = http::HeaderValue::from_str(location).unwrap();
         let res = client
-            .send(crate::common::with_job(req, move |flash| async move {
+            .send(crate::harness::with_job(req, move |flash| async move {
                 flash.info("m").unwrap();
                 (StatusCode::SEE_OTHER, [(http::header::LOCATION, value)]).into_response()
             }))
@@ -772,7 +775,7 @@ pub async fn scoping_under_nest_compares_full_paths<F: Fixture>(fx: &F) {
             ),
         );
     let routes = axum::Router::new().nest("/admin", admin);
-    let client = Client::new(&crate::common::app_with(
+    let client = Client::new(&crate::harness::app_with(
         routes,
         layer(fx).scope_to_redirects(),
     ));

@@ -7,11 +7,11 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use tower_flash::store::{Lease, LeaseId, Take};
-use tower_flash::store::{PushOptions, Store};
+use tower_flash::store::{LeaseStore, PushOptions, Store};
 use tower_flash::{Flash, Message};
 
 use super::{Fixture, browser, info, layer, texts};
-use crate::common::{Client, TwoChunks, app, body_result, failing_body};
+use crate::harness::{Calls, Client, TwoChunks, app, body_result, failing_body};
 
 async fn seed(client: &Client, batch: &'static [&'static str]) {
     client
@@ -131,10 +131,10 @@ pub async fn regression_keep_then_a_client_that_hangs_up_puts_messages_back_once
         .fallback(|flash: Flash| async move {
             assert_eq!(flash.take_all().await.len(), 2);
             flash.keep();
-            Response::new(Body::new(crate::common::Endless::new()))
+            Response::new(Body::new(crate::harness::Endless::new()))
         })
         .layer(layer(fx).confirm_delivery());
-    let server = crate::common::Server::start(&endless).await;
+    let server = crate::harness::Server::start(&endless).await;
     let mut conn = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     let request = format!("GET /read HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n");
     conn.write_all(request.as_bytes()).await.unwrap();
@@ -196,11 +196,11 @@ pub async fn regression_leased_messages_outlive_a_ttl_shorter_than_the_lease<F: 
         .await
         .unwrap();
     let dead = Lease::new(LeaseId::new(), now_ms() + 400, short.ttl);
-    let taken = store.take(&id, &Take::all().leased(&dead)).await.unwrap();
+    let taken = store.take_leased(&id, &Take::all(), &dead).await.unwrap();
     assert_eq!(texts(&taken), ["a", "b"]);
     tokio::time::sleep(Duration::from_millis(450)).await;
     let next = Lease::new(LeaseId::new(), now_ms() + 10_000, short.ttl);
-    let back = store.take(&id, &Take::all().leased(&next)).await.unwrap();
+    let back = store.take_leased(&id, &Take::all(), &next).await.unwrap();
     assert_eq!(
         texts(&back),
         ["a", "b"],
@@ -291,7 +291,7 @@ pub async fn htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_
             .header("hx-request", "true")
             .body(Body::empty())
             .unwrap();
-        crate::common::with_job(req, move |_flash| async move { respond() })
+        crate::harness::with_job(req, move |_flash| async move { respond() })
     };
 
     seed(&client, &["Café ✓ Привет"]).await;

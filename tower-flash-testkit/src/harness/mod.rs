@@ -23,8 +23,10 @@ use hyper_util::rt::TokioExecutor;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tower::ServiceExt;
 
-use tower_flash::store::{LeaseId, Take, Target};
-use tower_flash::store::{PushOptions, PushReceipt, Store};
+use tower_flash::store::{
+    End, ErasedLeaseStore, ErasedScopeStore, Lease, LeaseId, LeaseStore, PushOptions, PushReceipt,
+    ScopeStore, Store, Take, Target,
+};
 use tower_flash::{ClientId, Flash, FlashLayer, Key, MemoryStore, Message, Scope, StoreError};
 
 type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = AxumResponse> + Send>> + Send>;
@@ -382,35 +384,46 @@ impl Counting {
 }
 
 impl Store for Counting {
-    async fn push(
+    async fn write(
         &self,
         id: &ClientId,
         m: &[Message],
+        end: End,
         o: &PushOptions,
+        now: u64,
     ) -> Result<PushReceipt, StoreError> {
         self.count();
-        self.inner.push(id, m, o).await
+        self.inner.write(id, m, end, o, now).await
     }
     async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
         self.count();
         self.inner.take(id, take).await
     }
-    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
+    async fn peek(&self, id: &ClientId, now: u64) -> Result<Vec<Message>, StoreError> {
         self.count();
-        self.inner.peek(id).await
-    }
-    async fn restore(
-        &self,
-        id: &ClientId,
-        m: &[Message],
-        o: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
-        self.count();
-        self.inner.restore(id, m, o).await
+        self.inner.peek(id, now).await
     }
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
         self.count();
         self.inner.clear(id).await
+    }
+    fn leases(&self) -> Option<&dyn ErasedLeaseStore> {
+        Some(self)
+    }
+    fn scopes(&self) -> Option<&dyn ErasedScopeStore> {
+        Some(self)
+    }
+}
+
+impl LeaseStore for Counting {
+    async fn take_leased(
+        &self,
+        id: &ClientId,
+        take: &Take<'_>,
+        lease: &Lease,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.count();
+        self.inner.take_leased(id, take, lease).await
     }
     async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
         self.count();
@@ -422,15 +435,91 @@ impl Store for Counting {
         lease: &LeaseId,
         only: Option<&[Message]>,
         o: &PushOptions,
+        now: u64,
     ) -> Result<usize, StoreError> {
         self.count();
-        self.inner.give_back(id, lease, only, o).await
-    }
-    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
-        self.count();
-        self.inner.rescope(id, from, to).await
+        self.inner.give_back(id, lease, only, o, now).await
     }
 }
+
+impl ScopeStore for Counting {
+    async fn rescope(
+        &self,
+        id: &ClientId,
+        from: &Target,
+        to: &Scope,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        self.count();
+        self.inner.rescope(id, from, to, now).await
+    }
+}
+
+/// A [`Clock`](tower_flash::Clock) the test moves, starting at the system time: TTLs,
+/// lease timeouts and scope fallbacks pass at once, without sleeping. Clones share the
+/// hands.
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ManualClock {
+    pub fn new() -> Self {
+        ManualClock(Arc::new(AtomicU64::new(now())))
+    }
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: std::time::Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+    /// The time it shows, ms since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl tower_flash::Clock for ManualClock {
+    fn now_millis(&self) -> u64 {
+        self.now()
+    }
+}
+
+/// The time now by the system clock, ms since the Unix epoch: what the layer's default
+/// clock gives the store.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Pushes and put-backs as the layer makes them, at [`now`].
+pub trait Calls: Store {
+    /// A write at the back of the queue: a push.
+    fn push(
+        &self,
+        id: &ClientId,
+        messages: &[Message],
+        options: &PushOptions,
+    ) -> impl Future<Output = Result<PushReceipt, StoreError>> + Send {
+        self.write(id, messages, End::Back, options, now())
+    }
+
+    /// A write at the front of the queue: messages put back.
+    fn restore(
+        &self,
+        id: &ClientId,
+        messages: &[Message],
+        options: &PushOptions,
+    ) -> impl Future<Output = Result<PushReceipt, StoreError>> + Send {
+        self.write(id, messages, End::Front, options, now())
+    }
+}
+
+impl<S: Store> Calls for S {}
 
 /// Free loopback ports, all held at once while they are picked so that they differ.
 pub fn free_ports(n: usize) -> Vec<u16> {
@@ -502,6 +591,12 @@ pub async fn body_result(res: Response<Body>) -> Result<String, String> {
 /// A body that sends `chunk\n` every 10 ms, forever: only a client hanging up ends it.
 pub struct Endless {
     tick: tokio::time::Interval,
+}
+
+impl Default for Endless {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Endless {

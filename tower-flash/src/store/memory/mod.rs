@@ -4,12 +4,15 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Lease, LeaseId, MAX_TTL, PushOptions, PushReceipt, Store, Take, Target};
+use super::{
+    End, ErasedLeaseStore, ErasedScopeStore, Lease, LeaseId, LeaseStore, MAX_TTL, PushOptions,
+    PushReceipt, ScopeStore, Store, Take, Target,
+};
 use crate::error::StoreError;
 use crate::id::ClientId;
-use crate::message::{Message, Scope};
+use crate::message::{Message, Scope, millis};
 
 const SHARDS: usize = 16;
 /// Bookkeeping bytes counted per message and per client on top of their text.
@@ -75,7 +78,8 @@ struct Queue {
     leases: Vec<Leased>,
     /// Bytes of queued and leased messages plus overhead.
     bytes: usize,
-    expires_at: Instant,
+    /// ms since the Unix epoch.
+    expires_at: u64,
 }
 
 #[derive(Debug)]
@@ -146,28 +150,35 @@ impl MemoryStore {
         self.inner.shards.iter().map(|s| lock(s).bytes).sum()
     }
 
-    fn shard(&self, id: &ClientId) -> MutexGuard<'_, Shard> {
+    /// The client's shard, locked.
+    fn locked(&self, id: &ClientId) -> MutexGuard<'_, Shard> {
         let index = self.inner.hasher.hash_one(id) as usize % SHARDS;
-        let mut shard = lock(&self.inner.shards[index]);
+        lock(&self.inner.shards[index])
+    }
+
+    /// The client's shard, locked, swept when due, with the client's queue dropped if it
+    /// expired by `now`.
+    fn shard(&self, id: &ClientId, now: u64) -> MutexGuard<'_, Shard> {
+        let mut shard = self.locked(id);
         shard.ops_since_sweep += 1;
         if shard.ops_since_sweep >= shard.next_sweep.max(64) {
-            shard.sweep(Instant::now());
+            shard.sweep(now);
         }
+        shard.expire(id, now);
         shard
     }
 
-    fn write(
+    fn write_now(
         &self,
         id: &ClientId,
         messages: &[Message],
+        end: End,
         options: &PushOptions,
-        at_front: bool,
+        now: u64,
     ) -> Result<PushReceipt, StoreError> {
         // Kept as values here, but refused alike on every store.
         Message::check_storable(messages)?;
-        let now = Instant::now();
-        let mut shard = self.shard(id);
-        shard.expire(id, now);
+        let mut shard = self.shard(id, now);
         let added: usize = messages.iter().map(message_bytes).sum();
         let new_client = !shard.clients.contains_key(id);
         let needed = added + if new_client { CLIENT_OVERHEAD } else { 0 };
@@ -196,10 +207,9 @@ impl MemoryStore {
             expires_at: now,
         });
         queue.bytes += added;
-        if at_front {
-            queue.prepend(messages.to_vec());
-        } else {
-            queue.messages.extend(messages.iter().cloned());
+        match end {
+            End::Front => queue.prepend(messages.to_vec()),
+            End::Back => queue.messages.extend(messages.iter().cloned()),
         }
         let mut freed = 0;
         let mut dropped = 0;
@@ -219,13 +229,12 @@ impl MemoryStore {
         Ok(PushReceipt { len, dropped })
     }
 
-    fn take_selected(&self, id: &ClientId, take: &Take<'_>) -> Vec<Message> {
-        let mut shard = self.shard(id);
-        shard.expire(id, Instant::now());
+    fn take_selected(&self, id: &ClientId, take: &Take<'_>, lease: Option<&Lease>) -> Vec<Message> {
+        let mut shard = self.shard(id, take.now);
         let Some(queue) = shard.clients.get_mut(id) else {
             return Vec::new();
         };
-        if take.lease.is_some() {
+        if lease.is_some() {
             queue.reclaim_expired(take.now);
         }
         let mut taken = Vec::new();
@@ -238,9 +247,9 @@ impl MemoryStore {
             }
         }
         queue.messages = kept;
-        match take.lease {
+        match lease {
             Some(lease) if !taken.is_empty() => {
-                hold(queue, lease, taken.clone());
+                hold(queue, lease, taken.clone(), take.now);
                 return taken;
             }
             _ => {}
@@ -255,10 +264,18 @@ impl MemoryStore {
         taken
     }
 
-    /// Applies `f` to the client's queue, if it has one, and drops the queue if it empties.
-    fn with_queue<T>(&self, id: &ClientId, f: impl FnOnce(&mut Queue) -> (T, usize)) -> Option<T> {
-        let mut shard = self.shard(id);
-        shard.expire(id, Instant::now());
+    /// Applies `f` to the client's queue, if it has one at `now` (any queue when `None`),
+    /// and drops the queue if it empties.
+    fn with_queue<T>(
+        &self,
+        id: &ClientId,
+        now: Option<u64>,
+        f: impl FnOnce(&mut Queue) -> (T, usize),
+    ) -> Option<T> {
+        let mut shard = match now {
+            Some(now) => self.shard(id, now),
+            None => self.locked(id),
+        };
         let queue = shard.clients.get_mut(id)?;
         let (out, freed) = f(queue);
         queue.bytes -= freed;
@@ -272,15 +289,11 @@ impl MemoryStore {
 }
 
 /// Moves `messages` into `lease` (created, or extended by a later take of the same request).
-fn hold(queue: &mut Queue, lease: &Lease, messages: Vec<Message>) {
+fn hold(queue: &mut Queue, lease: &Lease, messages: Vec<Message>, now: u64) {
     // A lease that times out gives its messages back for a full TTL: the client outlives
     // the lease by that much, whatever the two durations are.
-    let lease_left =
-        Duration::from_millis(lease.until.saturating_sub(crate::message::now_millis()));
-    let ends = expiry(
-        Instant::now(),
-        lease_left.min(MAX_TTL) + lease.ttl.min(MAX_TTL),
-    );
+    let lease_left = Duration::from_millis(lease.until.saturating_sub(now));
+    let ends = expiry(now, lease_left.min(MAX_TTL) + lease.ttl.min(MAX_TTL));
     queue.expires_at = queue.expires_at.max(ends);
     match queue.leases.iter_mut().find(|l| l.id == lease.id) {
         Some(held) => held.messages.extend(messages),
@@ -302,7 +315,7 @@ impl Shard {
         }
     }
 
-    fn expire(&mut self, id: &ClientId, now: Instant) {
+    fn expire(&mut self, id: &ClientId, now: u64) {
         if self.clients.get(id).is_some_and(|q| q.expires_at <= now) {
             self.remove(id);
         }
@@ -311,7 +324,7 @@ impl Shard {
     /// Evicts whole clients other than `keep`, soonest to expire first, until `needed`
     /// more bytes fit under `target`.
     fn evict_for(&mut self, keep: &ClientId, needed: usize, target: usize) {
-        let mut by_expiry: Vec<(Instant, ClientId)> = self
+        let mut by_expiry: Vec<(u64, ClientId)> = self
             .clients
             .iter()
             .filter(|(id, _)| *id != keep)
@@ -333,7 +346,7 @@ impl Shard {
         crate::telemetry::evicted(clients, messages);
     }
 
-    fn sweep(&mut self, now: Instant) {
+    fn sweep(&mut self, now: u64) {
         let mut freed = 0;
         self.clients.retain(|_, queue| {
             let live = queue.expires_at > now;
@@ -349,9 +362,8 @@ impl Shard {
 }
 
 /// When a queue written at `now` with `ttl` expires; TTLs past [`MAX_TTL`] count as it.
-fn expiry(now: Instant, ttl: Duration) -> Instant {
-    let ttl = ttl.min(MAX_TTL);
-    now.checked_add(ttl).unwrap_or(now)
+fn expiry(now: u64, ttl: Duration) -> u64 {
+    now.saturating_add(millis(ttl.min(MAX_TTL)))
 }
 
 fn message_bytes(message: &Message) -> usize {
@@ -365,22 +377,23 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 }
 
 impl Store for MemoryStore {
-    async fn push(
+    async fn write(
         &self,
         id: &ClientId,
         messages: &[Message],
+        end: End,
         options: &PushOptions,
+        now: u64,
     ) -> Result<PushReceipt, StoreError> {
-        self.write(id, messages, options, false)
+        self.write_now(id, messages, end, options, now)
     }
 
     async fn take(&self, id: &ClientId, take: &Take<'_>) -> Result<Vec<Message>, StoreError> {
-        Ok(self.take_selected(id, take))
+        Ok(self.take_selected(id, take, None))
     }
 
-    async fn peek(&self, id: &ClientId) -> Result<Vec<Message>, StoreError> {
-        let mut shard = self.shard(id);
-        shard.expire(id, Instant::now());
+    async fn peek(&self, id: &ClientId, now: u64) -> Result<Vec<Message>, StoreError> {
+        let shard = self.shard(id, now);
         Ok(shard
             .clients
             .get(id)
@@ -388,22 +401,34 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn restore(
-        &self,
-        id: &ClientId,
-        messages: &[Message],
-        options: &PushOptions,
-    ) -> Result<PushReceipt, StoreError> {
-        self.write(id, messages, options, true)
-    }
-
     async fn clear(&self, id: &ClientId) -> Result<(), StoreError> {
-        self.shard(id).remove(id);
+        self.locked(id).remove(id);
         Ok(())
     }
 
+    fn leases(&self) -> Option<&dyn ErasedLeaseStore> {
+        Some(self)
+    }
+
+    fn scopes(&self) -> Option<&dyn ErasedScopeStore> {
+        Some(self)
+    }
+}
+
+impl LeaseStore for MemoryStore {
+    async fn take_leased(
+        &self,
+        id: &ClientId,
+        take: &Take<'_>,
+        lease: &Lease,
+    ) -> Result<Vec<Message>, StoreError> {
+        Ok(self.take_selected(id, take, Some(lease)))
+    }
+
     async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
-        let released = self.with_queue(id, |queue| {
+        // A held lease keeps its client alive past the lease's end (see `hold`): the
+        // confirmation needs no time.
+        let released = self.with_queue(id, None, |queue| {
             match queue.leases.iter().position(|l| &l.id == lease) {
                 Some(i) => {
                     let held = queue.leases.remove(i);
@@ -421,8 +446,9 @@ impl Store for MemoryStore {
         lease: &LeaseId,
         only: Option<&[Message]>,
         options: &PushOptions,
+        now: u64,
     ) -> Result<usize, StoreError> {
-        let given = self.with_queue(id, |queue| {
+        let given = self.with_queue(id, Some(now), |queue| {
             let Some(i) = queue.leases.iter().position(|l| &l.id == lease) else {
                 return (0, 0);
             };
@@ -450,21 +476,25 @@ impl Store for MemoryStore {
                     freed += message_bytes(&old);
                 }
             }
-            queue.expires_at = queue.expires_at.max(expiry(Instant::now(), options.ttl));
+            queue.expires_at = queue.expires_at.max(expiry(now, options.ttl));
             (n, freed)
         });
         Ok(given.unwrap_or(0))
     }
+}
 
-    async fn rescope(&self, id: &ClientId, from: &Target, to: &Scope) -> Result<usize, StoreError> {
-        let now = crate::message::now_millis();
-        let moved = self.with_queue(id, |queue| {
+impl ScopeStore for MemoryStore {
+    async fn rescope(
+        &self,
+        id: &ClientId,
+        from: &Target,
+        to: &Scope,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        let moved = self.with_queue(id, Some(now), |queue| {
             let mut moved = 0;
             for message in &mut queue.messages {
-                let bound_here = message
-                    .scope()
-                    .is_some_and(|s| now < s.until && s.admits(&from.path, &from.query, now));
-                if bound_here {
+                if message.scope().is_some_and(|s| from.binds(s, now)) {
                     message.set_scope(Some(to.clone()));
                     moved += 1;
                 }
@@ -476,153 +506,4 @@ impl Store for MemoryStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::message::{Kind, Level};
-
-    fn opts(ttl_ms: u64) -> PushOptions {
-        PushOptions {
-            ttl: Duration::from_millis(ttl_ms),
-            max_messages: 10,
-        }
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn expired_clients_are_reclaimed_without_being_touched_again() {
-        let store = MemoryStore::new();
-        block_on(async {
-            for _ in 0..500 {
-                let id = ClientId::random();
-                store
-                    .push(&id, &[Message::new(Level::Info, "x")], &opts(1))
-                    .await
-                    .unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(5));
-            // Traffic from other, live clients sweeps the dead ones.
-            for _ in 0..2_000 {
-                let id = ClientId::random();
-                store
-                    .push(&id, &[Message::new(Level::Info, "y")], &opts(60_000))
-                    .await
-                    .unwrap();
-                store.take(&id, &Take::all()).await.unwrap();
-            }
-        });
-        assert_eq!(store.clients(), 0, "expired clients were not reclaimed");
-        assert_eq!(store.bytes(), 0, "byte accounting drifted");
-    }
-
-    /// Issue 12 (found by the soak): the sweep threshold was the live client count, which
-    /// new clients alone (cookieless visitors that push once and never come back) raise by
-    /// one per operation, exactly as fast as the operations counted against it: once a
-    /// shard held more than 64 clients, it was never swept again and the dead ones piled up
-    /// until the byte bound evicted them.
-    #[test]
-    fn regression_new_clients_alone_still_sweep_the_dead_ones() {
-        let store = MemoryStore::new();
-        block_on(async {
-            // Waves of new clients, each pushing once with a short TTL; between waves the
-            // previous wave expires. Nothing else touches the store.
-            for _ in 0..8 {
-                for _ in 0..SHARDS * 200 {
-                    let id = ClientId::random();
-                    store
-                        .push(&id, &[Message::new(Level::Info, "x")], &opts(20))
-                        .await
-                        .unwrap();
-                }
-                std::thread::sleep(Duration::from_millis(30));
-            }
-        });
-        // Only the last wave (SHARDS * 200), plus what a shard sees before its next sweep
-        // (at most as many operations as it held after the previous one), may remain.
-        let clients = store.clients();
-        assert!(
-            clients <= SHARDS * 200 * 2 + SHARDS * 64,
-            "{clients} clients held: the expired waves were never swept"
-        );
-    }
-
-    /// Issue 11: the byte bound filled by a flood of clients (cookieless visitors whose
-    /// requests push) used to refuse every later write, for everyone.
-    #[test]
-    fn regression_a_full_byte_bound_evicts_the_soonest_to_expire_instead_of_refusing_everyone() {
-        let store = MemoryStore::with_max_bytes(SHARDS * 2_000);
-        let text = "z".repeat(500);
-        block_on(async {
-            let first = ClientId::random();
-            store
-                .push(&first, &[Message::new(Level::Info, "oldest")], &opts(1_000))
-                .await
-                .unwrap();
-            let mut last = None;
-            for _ in 0..400 {
-                let id = ClientId::random();
-                let message = Message::new(Level::Info, text.clone());
-                store.push(&id, &[message], &opts(60_000)).await.unwrap();
-                assert!(store.bytes() <= SHARDS * 2_000, "the bound holds");
-                last = Some(id);
-            }
-            let last = last.unwrap();
-            assert_eq!(
-                store.peek(&last).await.unwrap().len(),
-                1,
-                "the newest is kept"
-            );
-            assert!(
-                store.peek(&first).await.unwrap().is_empty(),
-                "the one expiring soonest went first"
-            );
-            assert!(store.clients() < 400, "some were evicted");
-
-            // One write larger than the bound's share can never fit: refused, nothing
-            // changed, nobody evicted for it.
-            let clients = store.clients();
-            let huge = Message::new(Level::Info, "h".repeat(4_000));
-            let id = ClientId::random();
-            assert!(matches!(
-                store.push(&id, &[huge], &opts(60_000)).await,
-                Err(StoreError::Full(_))
-            ));
-            assert!(store.peek(&id).await.unwrap().is_empty());
-            assert_eq!(
-                store.clients(),
-                clients,
-                "nobody evicted for a write that cannot fit"
-            );
-        });
-        assert!(store.bytes() <= SHARDS * 2_000);
-    }
-
-    #[test]
-    fn accounting_returns_to_zero() {
-        let store = MemoryStore::new();
-        let id = ClientId::random();
-        block_on(async {
-            let batch: Vec<_> = (0..15)
-                .map(|i| Message::new(Level::Info, format!("m{i}")))
-                .collect();
-            let receipt = store.push(&id, &batch, &opts(60_000)).await.unwrap();
-            assert_eq!(
-                receipt,
-                PushReceipt {
-                    len: 10,
-                    dropped: 5
-                }
-            );
-            let error = Kind::from(Level::Error);
-            store.take(&id, &Take::kind(&error)).await.unwrap();
-            assert_eq!(store.take(&id, &Take::all()).await.unwrap().len(), 10);
-        });
-        assert_eq!(store.bytes(), 0);
-        assert_eq!(store.clients(), 0);
-    }
-}
+mod tests;

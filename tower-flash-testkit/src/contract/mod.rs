@@ -4,8 +4,7 @@
 //! A store's test file does:
 //!
 //! ```ignore
-//! mod common;
-//! mod contract;
+//! use tower_flash_testkit::store_contract_tests;
 //! store_contract_tests!(async { MemoryStore::new() });
 //! ```
 //!
@@ -20,10 +19,10 @@ use std::time::Duration;
 
 use axum::Router;
 use tower_flash::store::Take;
-use tower_flash::store::{PushOptions, Store};
+use tower_flash::store::{LeaseStore, PushOptions, ScopeStore, Store};
 use tower_flash::{ClientId, Error, FlashLayer, Kind, Level, MemoryStore, Message};
 
-use crate::common::{Client, Via, app, key};
+use crate::harness::{Calls, Client, Via, app, key, now};
 
 mod delivery;
 mod edges;
@@ -34,8 +33,9 @@ pub use edges::*;
 
 /// What a store's test provides: the store, kept alive with whatever it needs.
 pub trait Fixture: Send + Sync + 'static {
-    /// The store under test; clones share the same data.
-    type Store: Store + Clone;
+    /// The store under test, with both capabilities (delivery confirmation and redirect
+    /// scoping); clones share the same data.
+    type Store: Store + LeaseStore + ScopeStore + Clone;
     /// A handle on the store.
     fn store(&self) -> Self::Store;
     /// How the cases' clients reach the app: in process unless wrapped in [`OverHttp`].
@@ -503,7 +503,7 @@ pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
     store.push(&id, &[info("b")], &short).await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
-        texts(&store.peek(&id).await.unwrap()),
+        texts(&store.peek(&id, now()).await.unwrap()),
         ["a", "b"],
         "TTL refreshed"
     );
@@ -600,7 +600,7 @@ pub async fn store_clear_and_empty_reads<F: Fixture>(fx: &F) {
     let store = fx.store();
     let id = ClientId::random();
     assert!(store.take(&id, &Take::all()).await.unwrap().is_empty());
-    assert!(store.peek(&id).await.unwrap().is_empty());
+    assert!(store.peek(&id, now()).await.unwrap().is_empty());
     assert!(
         store
             .take(&id, &Take::kind(&Kind::from(Level::Info)))
