@@ -68,9 +68,7 @@ impl Flash {
             };
             (id, state.target.clone(), lease, state.prefetch)
         };
-        let mut take = kind
-            .map_or_else(Take::all, Take::kind)
-            .at_time(self.config().now());
+        let mut take = Take::of(kind, self.config().now());
         if let Some(target) = &target {
             take = take.at(target);
         }
@@ -158,7 +156,7 @@ impl Flash {
         };
         let mut state = self.state();
         state.read = true;
-        let mut visible = Take::all().at_time(now);
+        let mut visible = Take::of(None, now);
         if let Some(target) = &state.target {
             visible = visible.at(target);
         }

@@ -171,10 +171,16 @@ pub struct Take<'a> {
 impl<'a> Take<'a> {
     /// Every message, now: connect-flash's `req.flash()`.
     pub fn all() -> Self {
+        Take::of(None, now_millis())
+    }
+
+    /// The messages of `kind` (all kinds when `None`) at `now`: the layer's take, timed
+    /// by its clock without reading the system's.
+    pub(crate) fn of(kind: Option<&'a Kind>, now: u64) -> Self {
         Take {
-            kind: None,
+            kind,
             target: None,
-            now: now_millis(),
+            now,
         }
     }
 
