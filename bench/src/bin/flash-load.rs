@@ -4,7 +4,13 @@
 //! ```text
 //! flash-load --addr 127.0.0.1:8080[,127.0.0.1:8081…] --scenario cycle [--users 32] [--duration 10]
 //!            [--warmup 2] [--label memory] [--json] [--server-pid PID] [--rounds N]
+//!            [--cpu-pids PID,PID…] [--redis redis+unix:///path.sock]
 //! ```
+//!
+//! With `--cpu-pids`, the CPU time those processes (the server and Redis, say) spent while
+//! measuring is reported per request (`cpu_us_per_request`, from every thread's
+//! `/proc/PID/task/TID/schedstat`); with `--redis`, the commands that Redis processed
+//! (`redis_commands_per_request`, from `INFO stats`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -17,6 +23,8 @@ struct Args {
     label: String,
     json: bool,
     server_pid: Option<u32>,
+    cpu_pids: Vec<u32>,
+    redis: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -29,6 +37,8 @@ fn parse() -> Result<Args, String> {
     let mut json = false;
     let mut server_pid = None;
     let mut rounds = None;
+    let mut cpu_pids = Vec::new();
+    let mut redis = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -65,6 +75,15 @@ fn parse() -> Result<Args, String> {
                         .map_err(|_| "--server-pid: a pid")?,
                 );
             }
+            "--cpu-pids" => {
+                let v = value("--cpu-pids")?;
+                cpu_pids = v
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("--cpu-pids {v}: pids, comma-separated"))?;
+            }
+            "--redis" => redis = Some(value("--redis")?),
             "--json" => json = true,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -87,6 +106,55 @@ fn parse() -> Result<Args, String> {
         label,
         json,
         server_pid,
+        cpu_pids,
+        redis,
+    })
+}
+
+/// The CPU time, in nanoseconds, that the threads of `pids` have used so far.
+fn cpu_ns(pids: &[u32]) -> Option<u64> {
+    let mut total = 0;
+    for pid in pids {
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            total += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+    }
+    Some(total)
+}
+
+/// Redis's `total_commands_processed`.
+fn redis_commands(conn: &mut redis::Connection) -> Option<u64> {
+    let info: String = redis::cmd("INFO").arg("stats").query(conn).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Samples the CPU time of `pids` and Redis's command count when measuring starts (after
+/// `warmup`) and when it ends: `(CPU ns, commands)` used in between.
+fn sample_costs(
+    pids: Vec<u32>,
+    redis: Option<String>,
+    warmup: Duration,
+    duration: Duration,
+) -> std::thread::JoinHandle<(Option<u64>, Option<u64>)> {
+    std::thread::spawn(move || {
+        let mut conn = redis
+            .and_then(|url| redis::Client::open(url).ok())
+            .and_then(|client| client.get_connection().ok());
+        std::thread::sleep(warmup);
+        let cpu0 = cpu_ns(&pids);
+        let cmd0 = conn.as_mut().and_then(redis_commands);
+        std::thread::sleep(duration);
+        let cpu1 = cpu_ns(&pids);
+        let cmd1 = conn.as_mut().and_then(redis_commands);
+        let cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
+        // Less the first INFO, counted once it ran.
+        let commands = cmd0.zip(cmd1).map(|(a, b)| b.saturating_sub(a + 1));
+        (cpu.filter(|_| !pids.is_empty()), commands)
     })
 }
 
@@ -131,8 +199,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let sampler = (!args.cpu_pids.is_empty() || args.redis.is_some()).then(|| {
+        sample_costs(
+            args.cpu_pids.clone(),
+            args.redis.clone(),
+            args.config.warmup,
+            args.config.duration,
+        )
+    });
     let mut outcome = runtime.block_on(run(&args.config));
     outcome.label = args.label;
+    if let Some(Ok((cpu_ns, commands))) = sampler.map(std::thread::JoinHandle::join) {
+        let requests = outcome.requests.max(1) as f64;
+        outcome.cpu_us_per_request = cpu_ns.map(|ns| ns as f64 / 1000.0 / requests);
+        outcome.redis_commands_per_request = commands.map(|c| c as f64 / requests);
+    }
     if args.json {
         match serde_json::to_string(&outcome) {
             Ok(line) => println!("{line}"),
