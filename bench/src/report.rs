@@ -596,7 +596,10 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| cycle on Redis | ≥ 0.40 × bare | not measured | – |"),
+            md.contains("| cycle on Redis | ≥ 0.40 × bare | 0.50 | yes |")
+                && md.contains(
+                    "| cycle on Redis vs actix-web-flash-messages on actix-session's Redis store | ≥ 1.30 × | not measured | – |"
+                ),
             "{md}"
         );
         let svg = std::fs::read_to_string(chart).unwrap();
