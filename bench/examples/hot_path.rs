@@ -3,13 +3,15 @@
 //! ```text
 //! cargo build --release -p bench --example hot_path
 //! valgrind --tool=callgrind target/release/examples/hot_path 10000 [cycle|untouched|bare]
-//! REDIS_URL=redis+unix:///path.sock valgrind --tool=callgrind target/release/examples/hot_path 10000 redis|floor
+//! REDIS_URL=redis+unix:///path.sock valgrind --tool=callgrind target/release/examples/hot_path 10000 redis|floor|floor-mux
 //! ```
 //!
 //! `redis` runs the same cycles on a `RedisStore` at `REDIS_URL` (Redis itself is not
 //! counted: it runs outside valgrind); `floor` runs, for each cycle, only the redis-rs calls of
 //! `floor-server` (a pipelined `RPUSH` + `PEXPIRE`, then `LPOP key n`) on the same kind of
 //! connection: their difference is what the layer and the store add to the client's cost.
+//! `floor-mux` runs those calls on redis-rs's plain multiplexed connection, without the
+//! reconnecting manager and without a response timeout.
 //!
 //! `cycle` (the default) runs N redirect cycles through `FlashLayer` on the memory store: a
 //! request that pushes a message (store write, cookie signed), then one with that cookie that
@@ -51,7 +53,7 @@ fn main() {
         .nth(2)
         .unwrap_or_else(|| "cycle".to_owned());
     let mut builder = tokio::runtime::Builder::new_current_thread();
-    if mode == "redis" || mode == "floor" {
+    if mode == "redis" || mode.starts_with("floor") {
         builder.enable_all();
     }
     let Ok(runtime) = builder.build() else {
@@ -59,7 +61,26 @@ fn main() {
     };
     let url = std::env::var("REDIS_URL").unwrap_or_default();
     if mode == "floor" {
-        runtime.block_on(floor(&url, cycles));
+        match runtime.block_on(bench::floor::connect(&url)) {
+            Ok(conn) => runtime.block_on(floor(conn, cycles)),
+            Err(error) => eprintln!("hot_path: REDIS_URL: {error}"),
+        }
+        return;
+    }
+    if mode == "floor-mux" {
+        // redis-rs's multiplexed connection itself, without the manager that reconnects
+        // and without a response timeout: what those two cost the floor.
+        let conn = runtime.block_on(async {
+            let client = redis::Client::open(url.as_str())?;
+            let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+            client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+        });
+        match conn {
+            Ok(conn) => runtime.block_on(floor(conn, cycles)),
+            Err(error) => eprintln!("hot_path: REDIS_URL: {error}"),
+        }
         return;
     }
     let layer = if mode == "redis" {
@@ -135,14 +156,7 @@ fn main() {
 }
 
 /// `floor`: the redis-rs calls of `floor-server`'s cycle, nothing else.
-async fn floor(url: &str, cycles: usize) {
-    let mut conn = match bench::floor::connect(url).await {
-        Ok(conn) => conn,
-        Err(error) => {
-            eprintln!("hot_path: REDIS_URL: {error}");
-            return;
-        }
-    };
+async fn floor(mut conn: impl redis::aio::ConnectionLike, cycles: usize) {
     let key = "floor:{0123456789abcdef0123456789abcdef}";
     let mut delivered = 0;
     for _ in 0..cycles {
