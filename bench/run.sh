@@ -90,7 +90,7 @@ start_server() { # env assignments… (SERVER_BIN=path picks another server than
 load() { # scenario label [extra flash-load args]
     $load_cpu "$bin/flash-load" --addr "127.0.0.1:$port" --scenario "$1" --label "$2" \
         --users "$users" --duration "$duration" --warmup 2 --json --server-pid "$server_pid" \
-        --cpu-pids "$server_pid,$redis_pid" --redis "redis+unix://$sock" "${@:3}"
+        --cpu-pids "$server_pid,$redis_pid" --redis-pid "$redis_pid" --redis "redis+unix://$sock" "${@:3}"
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 

@@ -133,6 +133,9 @@ pub struct Outcome {
     /// in microseconds (`flash-load --cpu-pids`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_us_per_request: Option<f64>,
+    /// Redis's share of [`Outcome::cpu_us_per_request`] (`flash-load --redis-pid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_cpu_us_per_request: Option<f64>,
     /// Commands Redis processed per request while measuring (`flash-load --redis`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis_commands_per_request: Option<f64>,
@@ -189,6 +192,7 @@ pub async fn run(config: &LoadConfig) -> Outcome {
         duplicated: total.duplicated,
         foreign: total.foreign,
         cpu_us_per_request: None,
+        redis_cpu_us_per_request: None,
         redis_commands_per_request: None,
     }
 }

@@ -86,6 +86,11 @@ impl Results {
         Some(self.get(label, "cycle")?.cpu_us_per_request? * 2.0)
     }
 
+    /// Redis's own CPU per redirect cycle (two requests), in microseconds.
+    fn redis_cpu_per_cycle(&self, label: &str) -> Option<f64> {
+        Some(self.get(label, "cycle")?.redis_cpu_us_per_request? * 2.0)
+    }
+
     /// Redis commands per redirect cycle (two requests).
     fn commands_per_cycle(&self, label: &str) -> Option<f64> {
         Some(self.get(label, "cycle")?.redis_commands_per_request? * 2.0)
@@ -306,9 +311,9 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
     let _ = writeln!(md, "\n## Redis cycle against the floor and the peer\n");
     let _ = writeln!(
         md,
-        "| server | cycle req/s | × this server's bare | redis cycle over this | server + Redis CPU µs per cycle | Redis commands per cycle |"
+        "| server | cycle req/s | × this server's bare | redis cycle over this | server + Redis CPU µs per cycle | of which Redis | Redis commands per cycle |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
     let fmt = |x: Option<f64>, digits: usize| {
         x.map_or_else(|| "–".to_owned(), |x| format!("{x:.digits$}"))
     };
@@ -316,11 +321,12 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
         if let Some(o) = r.get(label, "cycle") {
             let _ = writeln!(
                 md,
-                "| {label} | {:.0} | {} | {} | {} | {} |",
+                "| {label} | {:.0} | {} | {} | {} | {} | {} |",
                 o.rps,
                 fmt(r.ratio(label, "cycle"), 2),
                 fmt(r.versus("redis", label, "cycle"), 2),
                 fmt(r.cpu_per_cycle(label), 1),
+                fmt(r.redis_cpu_per_cycle(label), 1),
                 fmt(r.commands_per_cycle(label), 2),
             );
         }
@@ -546,7 +552,7 @@ mod tests {
 {"scenario":"bare","label":"memory","users":32,"seconds":1.0,"requests":100,"rps":100.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
 {"scenario":"cycle","label":"memory","users":32,"seconds":1.0,"requests":70,"rps":70.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
 {"scenario":"bare","label":"redis","users":32,"seconds":1.0,"requests":80,"rps":80.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0}
-{"scenario":"cycle","label":"redis","users":32,"seconds":1.0,"requests":40,"rps":40.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0,"cpu_us_per_request":40.0,"redis_commands_per_request":3.0}
+{"scenario":"cycle","label":"redis","users":32,"seconds":1.0,"requests":40,"rps":40.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0,"cpu_us_per_request":40.0,"redis_cpu_us_per_request":12.0,"redis_commands_per_request":3.0}
 {"scenario":"cycle","label":"floor","users":32,"seconds":1.0,"requests":50,"rps":50.0,"p50_us":1,"p99_us":2,"max_us":3,"errors":0,"lost":0,"duplicated":0,"foreign":0,"cpu_us_per_request":30.0,"redis_commands_per_request":2.0}
 {"kind":"memory","clients":10,"element_bytes":60,"bytes_per_message":150.0,"memory_usage_one_key":120}
 {"kind":"memory-servers","date":"2026-12-01T03:00Z","commit":"abc1234","servers":[{"server":"Valkey 9.1.2","clients":10,"element_bytes":60,"bytes_per_message":90.5,"memory_usage_one_key":80,"bytes_per_message_ten_per_client":70.0,"memory_usage_key_of_ten":700}]}
@@ -562,11 +568,11 @@ mod tests {
         assert!(md.contains("| memory | cycle | 70 | 0.70 |"), "{md}");
         assert!(md.contains("| 40.0 | 3.00 |"), "{md}");
         assert!(
-            md.contains("| redis | 40 | 0.50 | 1.00 | 80.0 | 6.00 |"),
+            md.contains("| redis | 40 | 0.50 | 1.00 | 80.0 | 24.0 | 6.00 |"),
             "{md}"
         );
         assert!(
-            md.contains("| floor | 50 | – | 0.80 | 60.0 | 4.00 |"),
+            md.contains("| floor | 50 | – | 0.80 | 60.0 | – | 4.00 |"),
             "{md}"
         );
         assert!(

@@ -4,13 +4,14 @@
 //! ```text
 //! flash-load --addr 127.0.0.1:8080[,127.0.0.1:8081…] --scenario cycle [--users 32] [--duration 10]
 //!            [--warmup 2] [--label memory] [--json] [--server-pid PID] [--rounds N]
-//!            [--cpu-pids PID,PID…] [--redis redis+unix:///path.sock]
+//!            [--cpu-pids PID,PID…] [--redis redis+unix:///path.sock] [--redis-pid PID]
 //! ```
 //!
 //! With `--cpu-pids`, the CPU time those processes (the server and Redis, say) spent while
 //! measuring is reported per request (`cpu_us_per_request`, from every thread's
 //! `/proc/PID/task/TID/schedstat`); with `--redis`, the commands that Redis processed
-//! (`redis_commands_per_request`, from `INFO stats`).
+//! (`redis_commands_per_request`, from `INFO stats`); with `--redis-pid`, Redis's own share of
+//! the CPU (`redis_cpu_us_per_request`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ struct Args {
     server_pid: Option<u32>,
     cpu_pids: Vec<u32>,
     redis: Option<String>,
+    redis_pid: Option<u32>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -39,6 +41,7 @@ fn parse() -> Result<Args, String> {
     let mut rounds = None;
     let mut cpu_pids = Vec::new();
     let mut redis = None;
+    let mut redis_pid = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -84,6 +87,13 @@ fn parse() -> Result<Args, String> {
                     .map_err(|_| format!("--cpu-pids {v}: pids, comma-separated"))?;
             }
             "--redis" => redis = Some(value("--redis")?),
+            "--redis-pid" => {
+                redis_pid = Some(
+                    value("--redis-pid")?
+                        .parse()
+                        .map_err(|_| "--redis-pid: a pid")?,
+                );
+            }
             "--json" => json = true,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -108,6 +118,7 @@ fn parse() -> Result<Args, String> {
         server_pid,
         cpu_pids,
         redis,
+        redis_pid,
     })
 }
 
@@ -133,28 +144,45 @@ fn redis_commands(conn: &mut redis::Connection) -> Option<u64> {
         .ok()
 }
 
-/// Samples the CPU time of `pids` and Redis's command count when measuring starts (after
-/// `warmup`) and when it ends: `(CPU ns, commands)` used in between.
+/// What [`sample_costs`] measured between the start and the end of the measured seconds.
+struct Costs {
+    /// CPU ns of every process of `--cpu-pids`.
+    cpu_ns: Option<u64>,
+    /// CPU ns of Redis (`--redis-pid`).
+    redis_cpu_ns: Option<u64>,
+    /// Commands Redis processed.
+    commands: Option<u64>,
+}
+
+/// Samples the CPU time of `pids` and of `redis_pid`, and Redis's command count, when
+/// measuring starts (after `warmup`) and when it ends.
 fn sample_costs(
     pids: Vec<u32>,
     redis: Option<String>,
+    redis_pid: Option<u32>,
     warmup: Duration,
     duration: Duration,
-) -> std::thread::JoinHandle<(Option<u64>, Option<u64>)> {
+) -> std::thread::JoinHandle<Costs> {
     std::thread::spawn(move || {
         let mut conn = redis
             .and_then(|url| redis::Client::open(url).ok())
             .and_then(|client| client.get_connection().ok());
+        let redis_pids: Vec<u32> = redis_pid.into_iter().collect();
         std::thread::sleep(warmup);
         let cpu0 = cpu_ns(&pids);
+        let redis0 = cpu_ns(&redis_pids);
         let cmd0 = conn.as_mut().and_then(redis_commands);
         std::thread::sleep(duration);
         let cpu1 = cpu_ns(&pids);
+        let redis1 = cpu_ns(&redis_pids);
         let cmd1 = conn.as_mut().and_then(redis_commands);
-        let cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
-        // Less the first INFO, counted once it ran.
-        let commands = cmd0.zip(cmd1).map(|(a, b)| b.saturating_sub(a + 1));
-        (cpu.filter(|_| !pids.is_empty()), commands)
+        let used = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| b.saturating_sub(a));
+        Costs {
+            cpu_ns: used(cpu0, cpu1).filter(|_| !pids.is_empty()),
+            redis_cpu_ns: used(redis0, redis1).filter(|_| !redis_pids.is_empty()),
+            // Less the first INFO, counted once it ran.
+            commands: cmd0.zip(cmd1).map(|(a, b)| b.saturating_sub(a + 1)),
+        }
     })
 }
 
@@ -199,20 +227,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sampler = (!args.cpu_pids.is_empty() || args.redis.is_some()).then(|| {
-        sample_costs(
-            args.cpu_pids.clone(),
-            args.redis.clone(),
-            args.config.warmup,
-            args.config.duration,
-        )
-    });
+    let sampler = (!args.cpu_pids.is_empty() || args.redis.is_some() || args.redis_pid.is_some())
+        .then(|| {
+            sample_costs(
+                args.cpu_pids.clone(),
+                args.redis.clone(),
+                args.redis_pid,
+                args.config.warmup,
+                args.config.duration,
+            )
+        });
     let mut outcome = runtime.block_on(run(&args.config));
     outcome.label = args.label;
-    if let Some(Ok((cpu_ns, commands))) = sampler.map(std::thread::JoinHandle::join) {
+    if let Some(Ok(costs)) = sampler.map(std::thread::JoinHandle::join) {
         let requests = outcome.requests.max(1) as f64;
-        outcome.cpu_us_per_request = cpu_ns.map(|ns| ns as f64 / 1000.0 / requests);
-        outcome.redis_commands_per_request = commands.map(|c| c as f64 / requests);
+        let per_request = |ns: u64| ns as f64 / 1000.0 / requests;
+        outcome.cpu_us_per_request = costs.cpu_ns.map(per_request);
+        outcome.redis_cpu_us_per_request = costs.redis_cpu_ns.map(per_request);
+        outcome.redis_commands_per_request = costs.commands.map(|c| c as f64 / requests);
     }
     if args.json {
         match serde_json::to_string(&outcome) {
