@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark suite: builds in release mode, starts a throwaway Redis and the benchmark
 # server, runs every scenario on the memory store and on Redis with the load generator on
-# another core, measures Redis's cost per cycle and memory per message, and writes
-# BENCHMARKS.md with its chart (bench/benchmarks.svg).
+# another core, then the same scenarios on the floor (bench/src/floor.rs: the same routes in
+# bare axum over the fewest redis-rs calls) and on the peer (bench/peer-actix:
+# actix-web-flash-messages on actix-session's Redis store), with the server's and Redis's CPU
+# and Redis's commands per request; measures Redis's round trips per cycle and memory per
+# message, and writes BENCHMARKS.md with its chart (bench/benchmarks.svg).
 #
 #   bash bench/run.sh [--duration SECONDS] [--users N] [--soak SECONDS]
 set -euo pipefail
@@ -26,6 +29,11 @@ ensure_valkey
 ensure_redis62
 cargo build --release -p bench --bins
 bin="${CARGO_TARGET_DIR:-target}/release"
+# The peer is its own cargo project (its own Cargo.lock), outside the workspace: CI never
+# builds actix.
+peer_target="${CARGO_TARGET_DIR:-target}/peer"
+cargo build --release --manifest-path bench/peer-actix/Cargo.toml --target-dir "$peer_target"
+peer_bin="$peer_target/release/peer-actix"
 
 work=$(mktemp -d)
 pids=()
@@ -51,7 +59,8 @@ fi
 sock="$work/redis.sock"
 $server_cpu redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
     --appendonly no --dir "$work" --loglevel warning &
-pids+=($!)
+redis_pid=$!
+pids+=("$redis_pid")
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
 rcli() { redis-cli -s "$sock" "$@"; }
 stat() { rcli INFO "$1" | tr -d '\r' | awk -F: -v k="$2" '$1 == k { print $2 }'; }
@@ -62,9 +71,13 @@ printf '{"kind":"machine","cores":%s,"date":"%s","commit":"%s","args":"%s","pinn
     "${args:+ $args}" "$pinning" > "$results"
 
 port=18080
-start_server() { # env assignments…
+start_server() { # env assignments… (SERVER_BIN=path picks another server than bench-server)
     port=$((port + 1))
-    env "$@" $server_cpu "$bin/bench-server" --addr "127.0.0.1:$port" &
+    local server="$bin/bench-server"
+    for assignment in "$@"; do
+        case "$assignment" in SERVER_BIN=*) server="${assignment#SERVER_BIN=}" ;; esac
+    done
+    env "$@" $server_cpu "$server" --addr "127.0.0.1:$port" &
     server_pid=$!
     pids+=("$server_pid")
     for _ in $(seq 200); do
@@ -76,16 +89,20 @@ start_server() { # env assignments…
 }
 load() { # scenario label [extra flash-load args]
     $load_cpu "$bin/flash-load" --addr "127.0.0.1:$port" --scenario "$1" --label "$2" \
-        --users "$users" --duration "$duration" --warmup 2 --json --server-pid "$server_pid" "${@:3}"
+        --users "$users" --duration "$duration" --warmup 2 --json --server-pid "$server_pid" \
+        --cpu-pids "$server_pid,$redis_pid" --redis-pid "$redis_pid" --redis "redis+unix://$sock" "${@:3}"
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 
-for store in memory redis; do
-    if [ "$store" = redis ]; then
-        start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
-    else
-        start_server FLASH_STORE=memory
-    fi
+# tower-flash on each store, then the floor and the peer on the same Redis: every ratio the
+# report gives compares figures of this one run.
+for store in memory redis floor actix-peer; do
+    case "$store" in
+        memory) start_server FLASH_STORE=memory ;;
+        redis) start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock" ;;
+        floor) start_server SERVER_BIN="$bin/floor-server" REDIS_URL="redis+unix://$sock" ;;
+        actix-peer) start_server SERVER_BIN="$peer_bin" REDIS_URL="redis+unix://$sock" ;;
+    esac
     for scenario in bare health cycle read-empty race; do
         load "$scenario" "$store" | tee -a "$results"
     done

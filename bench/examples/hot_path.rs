@@ -3,7 +3,15 @@
 //! ```text
 //! cargo build --release -p bench --example hot_path
 //! valgrind --tool=callgrind target/release/examples/hot_path 10000 [cycle|untouched|bare]
+//! REDIS_URL=redis+unix:///path.sock valgrind --tool=callgrind target/release/examples/hot_path 10000 redis|floor|floor-mux
 //! ```
+//!
+//! `redis` runs the same cycles on a `RedisStore` at `REDIS_URL` (Redis itself is not
+//! counted: it runs outside valgrind); `floor` runs, for each cycle, only the redis-rs calls of
+//! `floor-server` (a pipelined `RPUSH` + `PEXPIRE`, then `LPOP key n`) on the same kind of
+//! connection: their difference is what the layer and the store add to the client's cost.
+//! `floor-mux` runs those calls on redis-rs's plain multiplexed connection, without the
+//! reconnecting manager and without a response timeout.
 //!
 //! `cycle` (the default) runs N redirect cycles through `FlashLayer` on the memory store: a
 //! request that pushes a message (store write, cookie signed), then one with that cookie that
@@ -20,7 +28,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
 use http_body::Body as _;
 use tower::{Service, ServiceBuilder};
-use tower_flash::{Flash, FlashLayer, Key, MemoryStore};
+use tower_flash::{Flash, FlashLayer, Key, MemoryStore, RedisStore};
 
 async fn handler(req: Request<String>) -> Result<Response<String>, Infallible> {
     let mut body = String::new();
@@ -41,13 +49,56 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
-        return;
-    };
-    let layer = FlashLayer::new(MemoryStore::new(), Key::from(&[7u8; 64])).secure(false);
     let mode = std::env::args()
         .nth(2)
         .unwrap_or_else(|| "cycle".to_owned());
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    if mode == "redis" || mode.starts_with("floor") {
+        builder.enable_all();
+    }
+    let Ok(runtime) = builder.build() else {
+        return;
+    };
+    let url = std::env::var("REDIS_URL").unwrap_or_default();
+    if mode == "floor" {
+        match runtime.block_on(bench::floor::connect(&url)) {
+            Ok(conn) => runtime.block_on(floor(conn, cycles)),
+            Err(error) => eprintln!("hot_path: REDIS_URL: {error}"),
+        }
+        return;
+    }
+    if mode == "floor-mux" {
+        // redis-rs's multiplexed connection itself, without the manager that reconnects
+        // and without a response timeout: what those two cost the floor.
+        let conn = runtime.block_on(async {
+            let client = redis::Client::open(url.as_str())?;
+            let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+            client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+        });
+        match conn {
+            Ok(conn) => runtime.block_on(floor(conn, cycles)),
+            Err(error) => eprintln!("hot_path: REDIS_URL: {error}"),
+        }
+        return;
+    }
+    let layer = if mode == "redis" {
+        match runtime.block_on(RedisStore::connect(&url)) {
+            Ok(store) => FlashLayer::new(store, Key::from(&[7u8; 64])).secure(false),
+            Err(error) => {
+                eprintln!("hot_path: REDIS_URL: {error}");
+                return;
+            }
+        }
+    } else {
+        FlashLayer::new(MemoryStore::new(), Key::from(&[7u8; 64])).secure(false)
+    };
+    let mode = if mode == "redis" {
+        "cycle".to_owned()
+    } else {
+        mode
+    };
     if mode != "cycle" {
         let untouched = |req: Request<String>| async move {
             Ok::<_, Infallible>(Response::new(req.into_body()))
@@ -102,4 +153,32 @@ fn main() {
         }
         println!("{cycles} cycles, {delivered} messages delivered");
     });
+}
+
+/// `floor`: the redis-rs calls of `floor-server`'s cycle, nothing else.
+async fn floor(mut conn: impl redis::aio::ConnectionLike, cycles: usize) {
+    let key = "floor:{0123456789abcdef0123456789abcdef}";
+    let mut delivered = 0;
+    for _ in 0..cycles {
+        let pushed: redis::RedisResult<()> = redis::pipe()
+            .cmd("RPUSH")
+            .arg(key)
+            .arg("info|Your changes were saved.")
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(key)
+            .arg(86_400_000)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        let taken: redis::RedisResult<Option<Vec<String>>> = redis::cmd("LPOP")
+            .arg(key)
+            .arg(100_000)
+            .query_async(&mut conn)
+            .await;
+        if pushed.is_ok() {
+            delivered += taken.ok().flatten().map_or(0, |t| t.len());
+        }
+    }
+    println!("{cycles} cycles, {delivered} messages delivered");
 }

@@ -1,6 +1,8 @@
 //! The benchmark tools of tower-flash:
 //!
 //! - [`server`]: the HTTP server of `bench/CONTRACT.md` (binary `bench-server`);
+//! - [`floor`]: the same routes in bare axum over the fewest redis-rs calls (binary
+//!   `floor-server`), the limit of the dependency stack;
 //! - [`client`]: a small keep-alive HTTP/1.1 client with a one-cookie jar, shared by the
 //!   black-box tests and the load generator;
 //! - [`load`]: the load generator's scenarios and measurements (binary `flash-load`);
@@ -9,6 +11,7 @@
 //!   (binary `flash-soak`, `bench/soak.sh`).
 
 pub mod client;
+pub mod floor;
 pub mod load;
 pub mod report;
 pub mod server;

@@ -129,6 +129,16 @@ pub struct Outcome {
     pub duplicated: u64,
     /// Messages read by a user that did not push them.
     pub foreign: u64,
+    /// CPU time of the measured processes (server and Redis) per request while measuring,
+    /// in microseconds (`flash-load --cpu-pids`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_request: Option<f64>,
+    /// Redis's share of [`Outcome::cpu_us_per_request`] (`flash-load --redis-pid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_cpu_us_per_request: Option<f64>,
+    /// Commands Redis processed per request while measuring (`flash-load --redis`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_commands_per_request: Option<f64>,
 }
 
 #[derive(Default)]
@@ -181,6 +191,9 @@ pub async fn run(config: &LoadConfig) -> Outcome {
         lost: total.lost,
         duplicated: total.duplicated,
         foreign: total.foreign,
+        cpu_us_per_request: None,
+        redis_cpu_us_per_request: None,
+        redis_commands_per_request: None,
     }
 }
 

@@ -325,7 +325,7 @@ async fn set(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Resp
 /// segment (never `.` or `..`, which a browser would resolve elsewhere), then optionally a
 /// `?query` of visible ASCII. Anything else, including what is no valid header value, is
 /// refused: never an open redirect, never a 302 without its `Location`.
-fn local_redirect(next: &str) -> Option<HeaderValue> {
+pub fn local_redirect(next: &str) -> Option<HeaderValue> {
     let local = next == "/read"
         || next.strip_prefix("/page/").is_some_and(|rest| {
             let (segment, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -370,12 +370,12 @@ async fn read_kind(flash: Flash, Path(kind): Path<String>) -> Response {
     }
 }
 
-/// A body that starts, then fails: `fail=abort`.
+/// A body that starts, then fails: `fail=abort` (the floor server answers it with this too).
 ///
 /// It waits once between its first bytes and its error, so that the server sends the 200
 /// head and those bytes before the error closes the connection: the client sees a response
 /// that breaks, not a connection closed before any answer.
-struct Aborting {
+pub struct Aborting {
     stage: AbortStage,
 }
 
@@ -387,7 +387,9 @@ enum AbortStage {
 }
 
 impl Aborting {
-    fn new() -> Self {
+    /// A body that has sent nothing yet.
+    #[allow(clippy::new_without_default)] // a body, not a value with a meaningful default
+    pub fn new() -> Self {
         Aborting {
             stage: AbortStage::Start,
         }

@@ -165,6 +165,36 @@ async fn scripts_are_reloaded_after_a_script_flush() {
     assert_eq!(errors[0].text(), "b");
 }
 
+/// A push is a script too (`EVALSHA`): after a `SCRIPT FLUSH` it is loaded again, and the
+/// cap and TTL still apply.
+#[tokio::test]
+async fn the_push_script_is_reloaded_after_a_script_flush() {
+    let fx = RedisFixture::start().await;
+    let id = ClientId::random();
+    fx.store.push(&id, &[info("a")], &opts(2)).await.unwrap();
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut fx.server.inspect())
+        .unwrap();
+    let receipt = fx
+        .store
+        .push(&id, &[info("b"), info("c")], &opts(2))
+        .await
+        .unwrap();
+    assert_eq!((receipt.len, receipt.dropped), (2, 1));
+    let pttl: i64 = fx.server.inspect().pttl(fx.store.key(&id)).unwrap();
+    assert!(pttl > 0 && pttl <= 60_000, "PTTL {pttl}");
+    let texts: Vec<String> = fx
+        .store
+        .take(&id, &Take::all())
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.text().to_owned())
+        .collect();
+    assert_eq!(texts, ["b", "c"]);
+}
+
 #[tokio::test]
 async fn a_corrupt_element_is_skipped_not_fatal() {
     let fx = RedisFixture::start().await;

@@ -4,7 +4,14 @@
 //! ```text
 //! flash-load --addr 127.0.0.1:8080[,127.0.0.1:8081…] --scenario cycle [--users 32] [--duration 10]
 //!            [--warmup 2] [--label memory] [--json] [--server-pid PID] [--rounds N]
+//!            [--cpu-pids PID,PID…] [--redis redis+unix:///path.sock] [--redis-pid PID]
 //! ```
+//!
+//! With `--cpu-pids`, the CPU time those processes (the server and Redis, say) spent while
+//! measuring is reported per request (`cpu_us_per_request`, from every thread's
+//! `/proc/PID/task/TID/schedstat`); with `--redis`, the commands that Redis processed
+//! (`redis_commands_per_request`, from `INFO stats`); with `--redis-pid`, Redis's own share of
+//! the CPU (`redis_cpu_us_per_request`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -17,6 +24,9 @@ struct Args {
     label: String,
     json: bool,
     server_pid: Option<u32>,
+    cpu_pids: Vec<u32>,
+    redis: Option<String>,
+    redis_pid: Option<u32>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -29,6 +39,9 @@ fn parse() -> Result<Args, String> {
     let mut json = false;
     let mut server_pid = None;
     let mut rounds = None;
+    let mut cpu_pids = Vec::new();
+    let mut redis = None;
+    let mut redis_pid = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -65,6 +78,22 @@ fn parse() -> Result<Args, String> {
                         .map_err(|_| "--server-pid: a pid")?,
                 );
             }
+            "--cpu-pids" => {
+                let v = value("--cpu-pids")?;
+                cpu_pids = v
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("--cpu-pids {v}: pids, comma-separated"))?;
+            }
+            "--redis" => redis = Some(value("--redis")?),
+            "--redis-pid" => {
+                redis_pid = Some(
+                    value("--redis-pid")?
+                        .parse()
+                        .map_err(|_| "--redis-pid: a pid")?,
+                );
+            }
             "--json" => json = true,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -87,6 +116,73 @@ fn parse() -> Result<Args, String> {
         label,
         json,
         server_pid,
+        cpu_pids,
+        redis,
+        redis_pid,
+    })
+}
+
+/// The CPU time, in nanoseconds, that the threads of `pids` have used so far.
+fn cpu_ns(pids: &[u32]) -> Option<u64> {
+    let mut total = 0;
+    for pid in pids {
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            total += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+    }
+    Some(total)
+}
+
+/// Redis's `total_commands_processed`.
+fn redis_commands(conn: &mut redis::Connection) -> Option<u64> {
+    let info: String = redis::cmd("INFO").arg("stats").query(conn).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// What [`sample_costs`] measured between the start and the end of the measured seconds.
+struct Costs {
+    /// CPU ns of every process of `--cpu-pids`.
+    cpu_ns: Option<u64>,
+    /// CPU ns of Redis (`--redis-pid`).
+    redis_cpu_ns: Option<u64>,
+    /// Commands Redis processed.
+    commands: Option<u64>,
+}
+
+/// Samples the CPU time of `pids` and of `redis_pid`, and Redis's command count, when
+/// measuring starts (after `warmup`) and when it ends.
+fn sample_costs(
+    pids: Vec<u32>,
+    redis: Option<String>,
+    redis_pid: Option<u32>,
+    warmup: Duration,
+    duration: Duration,
+) -> std::thread::JoinHandle<Costs> {
+    std::thread::spawn(move || {
+        let mut conn = redis
+            .and_then(|url| redis::Client::open(url).ok())
+            .and_then(|client| client.get_connection().ok());
+        let redis_pids: Vec<u32> = redis_pid.into_iter().collect();
+        std::thread::sleep(warmup);
+        let cpu0 = cpu_ns(&pids);
+        let redis0 = cpu_ns(&redis_pids);
+        let cmd0 = conn.as_mut().and_then(redis_commands);
+        std::thread::sleep(duration);
+        let cpu1 = cpu_ns(&pids);
+        let redis1 = cpu_ns(&redis_pids);
+        let cmd1 = conn.as_mut().and_then(redis_commands);
+        let used = |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(a, b)| b.saturating_sub(a));
+        Costs {
+            cpu_ns: used(cpu0, cpu1).filter(|_| !pids.is_empty()),
+            redis_cpu_ns: used(redis0, redis1).filter(|_| !redis_pids.is_empty()),
+            // Less the first INFO, counted once it ran.
+            commands: cmd0.zip(cmd1).map(|(a, b)| b.saturating_sub(a + 1)),
+        }
     })
 }
 
@@ -131,8 +227,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let sampler = (!args.cpu_pids.is_empty() || args.redis.is_some() || args.redis_pid.is_some())
+        .then(|| {
+            sample_costs(
+                args.cpu_pids.clone(),
+                args.redis.clone(),
+                args.redis_pid,
+                args.config.warmup,
+                args.config.duration,
+            )
+        });
     let mut outcome = runtime.block_on(run(&args.config));
     outcome.label = args.label;
+    if let Some(Ok(costs)) = sampler.map(std::thread::JoinHandle::join) {
+        let requests = outcome.requests.max(1) as f64;
+        let per_request = |ns: u64| ns as f64 / 1000.0 / requests;
+        outcome.cpu_us_per_request = costs.cpu_ns.map(per_request);
+        outcome.redis_cpu_us_per_request = costs.redis_cpu_ns.map(per_request);
+        outcome.redis_commands_per_request = costs.commands.map(|c| c as f64 / requests);
+    }
     if args.json {
         match serde_json::to_string(&outcome) {
             Ok(line) => println!("{line}"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::connection::{self, Connection};
-use super::{GIVE_BACK, RESCOPE, RedisOptions, RedisStore, Scripts, TAKE, script, server};
+use super::{GIVE_BACK, PUSH, RESCOPE, RedisOptions, RedisStore, Scripts, TAKE, script, server};
 use crate::error::StoreError;
 
 impl RedisStore {
@@ -73,6 +73,9 @@ impl RedisStore {
             conn,
             options,
             scripts: Arc::new(Scripts {
+                // Self-contained: without the helpers, so that reloading it after a
+                // `SCRIPT FLUSH` sends less.
+                push: redis::Script::new(PUSH),
                 take: script(TAKE),
                 give_back: script(GIVE_BACK),
                 rescope: script(RESCOPE),

@@ -34,6 +34,10 @@ const TAKE_COUNT: usize = 100_000;
 /// scopes; the layout of queues and leases is described at the top of the file.
 const LUA_HELPERS: &str = include_str!("lua/helpers.lua");
 
+/// Pushes messages at either end of a client's queue, with its cap and TTL, atomically.
+/// KEYS and ARGV are described at the top of the file.
+const PUSH: &str = include_str!("lua/push.lua");
+
 /// Takes the messages a request may read, reclaiming expired leases first.
 /// KEYS and ARGV are described at the top of the file.
 const TAKE: &str = include_str!("lua/take.lua");
@@ -69,14 +73,14 @@ fn script(body: &str) -> Script {
 ///
 /// | operation | Redis | round trips |
 /// |-----------|-------|-------------|
-/// | a request's pushes ([`Store::write`] at [`End::Back`](super::End::Back)) | `MULTI RPUSH LTRIM PEXPIRE EXEC` | 1 |
+/// | a request's pushes ([`Store::write`] at [`End::Back`](super::End::Back)) | a Lua script (`EVALSHA`: `RPUSH`, `LTRIM` only past the cap, `PEXPIRE`) | 1 |
 /// | [`Flash::take_all`](crate::Flash::take_all) | `LPOP key n` | 1 |
 /// | [`Flash::take`](crate::Flash::take), and every take with delivery confirmation or redirect scoping | a Lua script (`EVALSHA`, reloaded if missing) | 1 |
 /// | confirming a delivery (end of the response body) | `HDEL` | 1 |
 /// | giving leased messages back (5xx, panic, broken body) | a Lua script | 1 |
 /// | carrying scoped messages on through a second redirect | a Lua script | 1 |
 /// | [`Flash::peek`](crate::Flash::peek) | `LRANGE key 0 -1` | 1 |
-/// | [`Flash::keep`](crate::Flash::keep) (at the end of the request) | `MULTI LPUSH LTRIM PEXPIRE EXEC` | 1 |
+/// | [`Flash::keep`](crate::Flash::keep) (at the end of the request) | the same script, `LPUSH` in place of `RPUSH` | 1 |
 /// | [`Flash::clear`](crate::Flash::clear) | `DEL` | 1 |
 /// | a request that touches no message | none | 0 |
 ///
@@ -97,6 +101,7 @@ pub struct RedisStore {
 }
 
 struct Scripts {
+    push: Script,
     take: Script,
     give_back: Script,
     rescope: Script,
@@ -115,7 +120,15 @@ impl RedisStore {
     /// The key of a client's list: `{prefix}{<id>}`. Ids are validated when they are made,
     /// so they hold no brace and no space.
     pub fn key(&self, id: &ClientId) -> String {
-        format!("{}{{{}}}", self.options.prefix, id.as_str())
+        // Pushed piece by piece: `format!` cost about 1,400 instructions per call here, on
+        // every store call (callgrind, `bench/examples/hot_path.rs`); this, a few dozen.
+        let (prefix, id) = (self.options.prefix.as_str(), id.as_str());
+        let mut key = String::with_capacity(prefix.len() + id.len() + 2);
+        key.push_str(prefix);
+        key.push('{');
+        key.push_str(id);
+        key.push('}');
+        key
     }
 
     /// The key of a client's leases (delivery confirmation): a hash beside the list, in the
@@ -229,35 +242,27 @@ impl RedisStore {
             return Ok(PushReceipt::default());
         }
         Message::check_storable(messages)?;
-        let key = self.key(id);
         let at_front = end == End::Front;
-        let encoded: Vec<Vec<u8>> = if at_front {
-            // LPUSH puts each element at the head in turn: reverse to keep their order.
-            messages.iter().rev().map(codec::encode).collect()
-        } else {
-            messages.iter().map(codec::encode).collect()
-        };
-        let cap = isize::try_from(options.max_messages).unwrap_or(isize::MAX);
+        let cap = options.max_messages;
         let ttl_ms = millis(options.ttl);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        let mut invocation = self.scripts.push.key(self.key(id));
+        invocation
+            .arg(if at_front { "L" } else { "R" })
+            .arg(cap)
+            .arg(ttl_ms);
         if at_front {
-            pipe.cmd("LPUSH").arg(&key).arg(&encoded);
+            // LPUSH puts each element at the head in turn: reverse to keep their order.
+            for message in messages.iter().rev() {
+                invocation.arg(codec::encode(message));
+            }
         } else {
-            pipe.cmd("RPUSH").arg(&key).arg(&encoded);
+            for message in messages {
+                invocation.arg(codec::encode(message));
+            }
         }
-        pipe.cmd("LTRIM")
-            .arg(&key)
-            .arg(-cap)
-            .arg(-1)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(ttl_ms)
-            .ignore();
         let mut conn = self.conn.handle();
-        let (len,): (usize,) = self
-            .bounded(conn.generation(), pipe.query_async(&mut conn))
+        let len: usize = self
+            .bounded(conn.generation(), invocation.invoke_async(&mut conn))
             .await?;
         Ok(PushReceipt {
             len: len.min(options.max_messages),
