@@ -177,7 +177,7 @@ where
             let response = match response.await {
                 Ok(response) => response,
                 Err(error) => {
-                    adapter::abort(flash);
+                    finish_error(flash, &parts.method, &error).await;
                     return Err(error);
                 }
             };
@@ -195,6 +195,29 @@ where
             };
             Ok(apply(response, outcome, on_store_error))
         })
+    }
+}
+
+/// Finishes a request whose inner service answered with an error, which actix turns into a
+/// response of the error's status: messages are written (a 5xx gives taken ones back first)
+/// and delivery is never confirmed, since this middleware cannot see that response's body.
+/// There is no response here to carry a new client's first cookie; such a client's messages
+/// are stored, unreachable, until they expire (logged).
+async fn finish_error(flash: tower_flash::Flash, method: &http::Method, error: &Error) {
+    let status = convert::status(error.as_response_error().status_code());
+    let reply = Reply::new(method, status, || false);
+    let outcome = match adapter::finish(flash, reply, &http::HeaderMap::new()) {
+        Finishing::Done(outcome) => outcome,
+        Finishing::Pending(finishing) => finishing.await,
+    };
+    if let Err(error) = &outcome.result {
+        tracing::error!(%error, "flash: could not store this request's messages");
+    }
+    if outcome.set_cookie.is_some() {
+        tracing::warn!(
+            "flash: a request that pushed a new client's first message ended in an error, \
+             which cannot carry the flash cookie: the message will not be seen"
+        );
     }
 }
 

@@ -46,6 +46,7 @@ on_every_store!(
     a_failed_view_gives_its_messages_back_under_confirmation,
     a_panicking_view_gives_its_messages_back_under_confirmation,
     a_broken_body_gives_its_messages_back_under_confirmation,
+    a_service_error_gives_its_messages_back_before_its_answer_leaves,
     a_client_that_hangs_up_mid_body_gets_its_messages_back,
     without_confirmation_a_failed_view_consumes_its_messages,
     redirect_scoped_messages_wait_for_their_target,
@@ -349,6 +350,18 @@ async fn a_panicking_view_gives_its_messages_back_under_confirmation(backend: Ba
 
 async fn a_broken_body_gives_its_messages_back_under_confirmation(backend: Backend) {
     given_back_after(backend, "/read?fail=abort").await;
+}
+
+/// A middleware inside the flash middleware fails after the handler took: actix answers the
+/// error's 500, and the messages are back before that answer leaves (no waiting here).
+async fn a_service_error_gives_its_messages_back_before_its_answer_leaves(backend: Backend) {
+    let server = serve(&backend, FlashLayer::confirm_delivery).await;
+    let client = Client::new(&server);
+    client.get("/set?kind=info&msg=first").await;
+    client.get("/set?kind=info&msg=second").await;
+    assert_eq!(client.get("/read?fail=service-error").await.status, 500);
+    assert_eq!(client.get("/read").await.texts(), ["first", "second"]);
+    server.stop().await;
 }
 
 async fn a_client_that_hangs_up_mid_body_gets_its_messages_back(backend: Backend) {

@@ -112,6 +112,23 @@ pub fn app(
     >,
 > {
     App::new()
+        // Inside the flash middleware: `?fail=service-error` runs the handler, then fails
+        // the service itself (as a panic-catching middleware does), which actix answers
+        // with the error's status.
+        .wrap_fn(|req, srv| {
+            use actix_web::dev::Service as _;
+            let fail = req.query_string().contains("fail=service-error");
+            let response = srv.call(req);
+            async move {
+                let response = response.await?;
+                if fail {
+                    return Err(actix_web::error::ErrorInternalServerError(
+                        "the service failed",
+                    ));
+                }
+                Ok(response)
+            }
+        })
         .wrap(middleware)
         .wrap_fn(|req, srv| {
             use actix_web::dev::Service as _;
