@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite: builds in release mode, starts a throwaway Redis and the benchmark
-# server, runs every scenario on the memory store and on Redis with the load generator on
-# another core, measures Redis's cost per cycle and memory per message, and writes
+# server, runs every scenario on the memory store and on Redis, on axum and on actix-web,
+# with the load generator on another core, measures Redis's cost per cycle and memory per message, and writes
 # BENCHMARKS.md with its chart (bench/benchmarks.svg).
 #
 #   bash bench/run.sh [--duration SECONDS] [--users N] [--soak SECONDS]
@@ -80,16 +80,22 @@ load() { # scenario label [extra flash-load args]
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 
-for store in memory redis; do
-    if [ "$store" = redis ]; then
-        start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
-    else
-        start_server FLASH_STORE=memory
-    fi
-    for scenario in bare health cycle read-empty race; do
-        load "$scenario" "$store" | tee -a "$results"
+# The same server on axum (labels `memory`, `redis`) and on actix-web (`actix-memory`,
+# `actix-redis`), side by side; each label's ratios are over its own `bare`.
+for framework in axum actix; do
+    for store in memory redis; do
+        label="$store"
+        [ "$framework" = axum ] || label="$framework-$store"
+        if [ "$store" = redis ]; then
+            start_server FLASH_FRAMEWORK="$framework" FLASH_STORE=redis REDIS_URL="redis+unix://$sock"
+        else
+            start_server FLASH_FRAMEWORK="$framework" FLASH_STORE=memory
+        fi
+        for scenario in bare health cycle read-empty race; do
+            load "$scenario" "$label" | tee -a "$results"
+        done
+        stop_server
     done
-    stop_server
 done
 
 # Redis's own counters: round trips (socket reads) and commands per cycle, first with one
