@@ -484,3 +484,23 @@ async fn a_second_middleware_does_not_split_the_request(backend: Backend) {
         "taken in the request that pushed it: nothing stored"
     );
 }
+
+/// Redis goes away: a push is answered with the handler's redirect by default (the failure
+/// logged), or with a 500 under `OnStoreError::Fail`; reads degrade to no messages.
+#[actix_web::test]
+async fn a_store_failure_is_logged_by_default_and_a_500_when_configured() {
+    use tower_flash::OnStoreError;
+
+    for (policy, expected) in [(OnStoreError::Log, 302), (OnStoreError::Fail, 500)] {
+        let backend = Backend::redis();
+        let server = serve(&backend, |l| l.on_store_error(policy)).await;
+        let client = Client::new(&server);
+        client.get("/set?kind=info&msg=before").await;
+        drop(backend); // kills and reaps redis-server
+        let set = client.get("/set?kind=info&msg=lost").await;
+        assert_eq!(set.status, expected, "{policy:?}");
+        let read = client.get("/read").await;
+        assert_eq!((read.status, read.body.as_str()), (200, "{}"), "{policy:?}");
+        server.stop().await;
+    }
+}
