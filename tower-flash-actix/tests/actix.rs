@@ -1,5 +1,7 @@
-//! The request-level guarantees through a real actix-web server on loopback and a real HTTP
-//! client, on the memory store and on a real redis-server: every test runs on both.
+//! The request-level guarantees through a real server on loopback and a real HTTP client, on
+//! the memory store and on a real redis-server, and on both frameworks: actix-web through
+//! this crate, and axum through tower-flash's own layer (the reference). One suite, every
+//! case on all four.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,28 +10,66 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Backend, Client, Server};
+use common::{Backend, Client, Framework, Server};
 use tower_flash::{FlashLayer, HtmxDelivery};
 
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
-        mod on_memory {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name(super::Backend::memory()).await;
-                }
-            )*
+        on_every_store!(@store on_memory, memory, $($name),*);
+        on_every_store!(@store on_redis, redis, $($name),*);
+    };
+    (@store $module:ident, $backend:ident, $($name:ident),*) => {
+        mod $module {
+            mod actix {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        let stack = crate::Stack::new(crate::Backend::$backend(), crate::Framework::Actix);
+                        crate::$name(stack).await;
+                    }
+                )*
+            }
+            mod axum {
+                $(
+                    #[actix_web::test]
+                    async fn $name() {
+                        let stack = crate::Stack::new(crate::Backend::$backend(), crate::Framework::Axum);
+                        crate::$name(stack).await;
+                    }
+                )*
+            }
         }
-        mod on_redis {
+    };
+}
+
+macro_rules! on_every_store_on_actix {
+    ($($name:ident),* $(,)?) => {
+        on_every_store_on_actix!(@store on_memory_actix_only, memory, $($name),*);
+        on_every_store_on_actix!(@store on_redis_actix_only, redis, $($name),*);
+    };
+    (@store $module:ident, $backend:ident, $($name:ident),*) => {
+        mod $module {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    super::$name(super::Backend::redis()).await;
+                    let stack = crate::Stack::new(crate::Backend::$backend(), crate::Framework::Actix);
+                    crate::$name(stack).await;
                 }
             )*
         }
     };
+}
+
+/// Where a test runs: a store and a framework.
+struct Stack {
+    backend: Backend,
+    framework: Framework,
+}
+
+impl Stack {
+    fn new(backend: Backend, framework: Framework) -> Self {
+        Stack { backend, framework }
+    }
 }
 
 on_every_store!(
@@ -46,22 +86,26 @@ on_every_store!(
     a_failed_view_gives_its_messages_back_under_confirmation,
     a_panicking_view_gives_its_messages_back_under_confirmation,
     a_broken_body_gives_its_messages_back_under_confirmation,
-    a_service_error_gives_its_messages_back_before_its_answer_leaves,
     a_client_that_hangs_up_mid_body_gets_its_messages_back,
     without_confirmation_a_failed_view_consumes_its_messages,
     redirect_scoped_messages_wait_for_their_target,
     htmx_requests_get_their_messages_in_hx_trigger,
     the_json_endpoint_answers_messages_and_peek_keeps_them,
     a_signed_in_user_reads_from_any_browser_without_a_cookie,
+);
+
+// What only actix has: service errors (axum's are `Infallible`) and its test service.
+on_every_store_on_actix!(
+    a_service_error_gives_its_messages_back_before_its_answer_leaves,
     a_second_middleware_does_not_split_the_request,
 );
 
-async fn serve(backend: &Backend, configure: impl FnOnce(FlashLayer) -> FlashLayer) -> Server {
-    Server::start(configure(backend.layer().await))
+async fn serve(stack: &Stack, configure: impl FnOnce(FlashLayer) -> FlashLayer) -> Server {
+    Server::start(stack.framework, configure(stack.backend.layer().await)).await
 }
 
-async fn a_message_set_before_a_redirect_is_read_by_the_next_request(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn a_message_set_before_a_redirect_is_read_by_the_next_request(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
     // Many rounds: the write must be done before the 302 leaves, every time.
     for round in 0..50 {
@@ -77,8 +121,8 @@ async fn a_message_set_before_a_redirect_is_read_by_the_next_request(backend: Ba
     server.stop().await;
 }
 
-async fn a_take_is_read_once(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn a_take_is_read_once(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=a").await;
     client.get("/set?kind=error&msg=b").await;
@@ -90,8 +134,8 @@ async fn a_take_is_read_once(backend: Backend) {
     server.stop().await;
 }
 
-async fn a_per_kind_take_consumes_only_that_kind(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn a_per_kind_take_consumes_only_that_kind(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=a").await;
     client.get("/set?kind=error&msg=b").await;
@@ -101,10 +145,10 @@ async fn a_per_kind_take_consumes_only_that_kind(backend: Backend) {
     server.stop().await;
 }
 
-async fn flashless_requests_get_no_cookie(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn flashless_requests_get_no_cookie(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
-    if let Backend::Redis(redis) = &backend {
+    if let Backend::Redis(redis) = &stack.backend {
         let _: () = redis::cmd("CONFIG")
             .arg("RESETSTAT")
             .query(&mut redis.inspect())
@@ -118,7 +162,7 @@ async fn flashless_requests_get_no_cookie(backend: Backend) {
     // Nothing shown, nothing to keep out of caches (the JSON endpoint always says so).
     assert_eq!(client.get("/read").await.header("cache-control"), None);
     assert_eq!(client.cookie(), None);
-    if let Backend::Redis(redis) = &backend {
+    if let Backend::Redis(redis) = &stack.backend {
         assert_eq!(
             data_commands(redis),
             Vec::<String>::new(),
@@ -156,8 +200,8 @@ fn data_commands(redis: &common::RedisServer) -> Vec<String> {
         .collect()
 }
 
-async fn a_forged_cookie_is_served_as_no_messages(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn a_forged_cookie_is_served_as_no_messages(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=mine").await;
     let genuine = client.cookie().expect("a cookie after a write");
@@ -180,8 +224,8 @@ async fn a_forged_cookie_is_served_as_no_messages(backend: Backend) {
     server.stop().await;
 }
 
-async fn invalid_input_is_a_400_and_stores_nothing(backend: Backend) {
-    let server = serve(&backend, |l| l.max_message_bytes(16)).await;
+async fn invalid_input_is_a_400_and_stores_nothing(stack: Stack) {
+    let server = serve(&stack, |l| l.max_message_bytes(16)).await;
     let client = Client::new(&server);
     for path in [
         "/set?kind=info&msg=",
@@ -200,11 +244,11 @@ async fn invalid_input_is_a_400_and_stores_nothing(backend: Backend) {
 
 /// Many tabs of one client read at once, round after round: every message reaches exactly
 /// one of them.
-async fn concurrent_reads(backend: Backend, configure: impl FnOnce(FlashLayer) -> FlashLayer) {
+async fn concurrent_reads(stack: Stack, configure: impl FnOnce(FlashLayer) -> FlashLayer) {
     const ROUNDS: usize = 10;
     const MESSAGES: usize = 8;
     const TABS: usize = 16;
-    let server = serve(&backend, configure).await;
+    let server = serve(&stack, configure).await;
     let client = Client::new(&server);
     let (mut duplicates, mut losses) = (0, 0);
     for round in 0..ROUNDS {
@@ -238,21 +282,21 @@ async fn concurrent_reads(backend: Backend, configure: impl FnOnce(FlashLayer) -
     server.stop().await;
 }
 
-async fn concurrent_reads_deliver_each_message_exactly_once(backend: Backend) {
-    concurrent_reads(backend, |l| l).await;
+async fn concurrent_reads_deliver_each_message_exactly_once(stack: Stack) {
+    concurrent_reads(stack, |l| l).await;
 }
 
-async fn concurrent_reads_deliver_each_message_exactly_once_under_confirmation(backend: Backend) {
-    concurrent_reads(backend, FlashLayer::confirm_delivery).await;
+async fn concurrent_reads_deliver_each_message_exactly_once_under_confirmation(stack: Stack) {
+    concurrent_reads(stack, FlashLayer::confirm_delivery).await;
 }
 
 /// Tabs that push and tabs that read race, round after round; a final read collects what is
 /// left. Every message pushed is delivered once: none lost, none twice.
-async fn pushes_racing_takes_are_never_lost_or_duplicated(backend: Backend) {
+async fn pushes_racing_takes_are_never_lost_or_duplicated(stack: Stack) {
     const ROUNDS: usize = 8;
     const WRITERS: usize = 8;
     const READERS: usize = 8;
-    let server = serve(&backend, |l| l.max_messages(1000)).await;
+    let server = serve(&stack, |l| l.max_messages(1000)).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=hello").await; // the client's cookie
     client.get("/read").await;
@@ -298,8 +342,8 @@ async fn pushes_racing_takes_are_never_lost_or_duplicated(backend: Backend) {
     server.stop().await;
 }
 
-async fn a_read_whose_body_is_sent_whole_is_confirmed(backend: Backend) {
-    let server = serve(&backend, FlashLayer::confirm_delivery).await;
+async fn a_read_whose_body_is_sent_whole_is_confirmed(stack: Stack) {
+    let server = serve(&stack, FlashLayer::confirm_delivery).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=once").await;
     assert_eq!(client.get("/read").await.texts(), ["once"]);
@@ -309,8 +353,8 @@ async fn a_read_whose_body_is_sent_whole_is_confirmed(backend: Backend) {
 }
 
 /// Takes through `path`, which fails somehow, then expects the messages back, in order.
-async fn given_back_after(backend: Backend, path: &str) {
-    let server = serve(&backend, FlashLayer::confirm_delivery).await;
+async fn given_back_after(stack: Stack, path: &str) {
+    let server = serve(&stack, FlashLayer::confirm_delivery).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=first").await;
     client.get("/set?kind=info&msg=second").await;
@@ -340,22 +384,22 @@ async fn eventually_texts(client: &Client) -> Vec<String> {
     Vec::new()
 }
 
-async fn a_failed_view_gives_its_messages_back_under_confirmation(backend: Backend) {
-    given_back_after(backend, "/read?fail=500").await;
+async fn a_failed_view_gives_its_messages_back_under_confirmation(stack: Stack) {
+    given_back_after(stack, "/read?fail=500").await;
 }
 
-async fn a_panicking_view_gives_its_messages_back_under_confirmation(backend: Backend) {
-    given_back_after(backend, "/read?fail=panic").await;
+async fn a_panicking_view_gives_its_messages_back_under_confirmation(stack: Stack) {
+    given_back_after(stack, "/read?fail=panic").await;
 }
 
-async fn a_broken_body_gives_its_messages_back_under_confirmation(backend: Backend) {
-    given_back_after(backend, "/read?fail=abort").await;
+async fn a_broken_body_gives_its_messages_back_under_confirmation(stack: Stack) {
+    given_back_after(stack, "/read?fail=abort").await;
 }
 
 /// A middleware inside the flash middleware fails after the handler took: actix answers the
 /// error's 500, and the messages are back before that answer leaves (no waiting here).
-async fn a_service_error_gives_its_messages_back_before_its_answer_leaves(backend: Backend) {
-    let server = serve(&backend, FlashLayer::confirm_delivery).await;
+async fn a_service_error_gives_its_messages_back_before_its_answer_leaves(stack: Stack) {
+    let server = serve(&stack, FlashLayer::confirm_delivery).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=first").await;
     client.get("/set?kind=info&msg=second").await;
@@ -364,8 +408,8 @@ async fn a_service_error_gives_its_messages_back_before_its_answer_leaves(backen
     server.stop().await;
 }
 
-async fn a_client_that_hangs_up_mid_body_gets_its_messages_back(backend: Backend) {
-    let server = serve(&backend, FlashLayer::confirm_delivery).await;
+async fn a_client_that_hangs_up_mid_body_gets_its_messages_back(stack: Stack) {
+    let server = serve(&stack, FlashLayer::confirm_delivery).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=first").await;
     client.get("/set?kind=info&msg=second").await;
@@ -375,8 +419,8 @@ async fn a_client_that_hangs_up_mid_body_gets_its_messages_back(backend: Backend
     server.stop().await;
 }
 
-async fn without_confirmation_a_failed_view_consumes_its_messages(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn without_confirmation_a_failed_view_consumes_its_messages(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=gone").await;
     assert_eq!(client.get("/read?fail=500").await.status, 500);
@@ -384,8 +428,8 @@ async fn without_confirmation_a_failed_view_consumes_its_messages(backend: Backe
     server.stop().await;
 }
 
-async fn redirect_scoped_messages_wait_for_their_target(backend: Backend) {
-    let server = serve(&backend, FlashLayer::scope_to_redirects).await;
+async fn redirect_scoped_messages_wait_for_their_target(stack: Stack) {
+    let server = serve(&stack, FlashLayer::scope_to_redirects).await;
     let client = Client::new(&server);
     let set = client.get("/set?kind=info&msg=for-a&next=/page/a").await;
     assert_eq!(set.header("location"), Some("/page/a"));
@@ -397,8 +441,8 @@ async fn redirect_scoped_messages_wait_for_their_target(backend: Backend) {
     server.stop().await;
 }
 
-async fn htmx_requests_get_their_messages_in_hx_trigger(backend: Backend) {
-    let server = serve(&backend, |l| l.deliver_to_htmx(HtmxDelivery::default())).await;
+async fn htmx_requests_get_their_messages_in_hx_trigger(stack: Stack) {
+    let server = serve(&stack, |l| l.deliver_to_htmx(HtmxDelivery::default())).await;
     let client = Client::new(&server);
     client.get("/set?kind=success&msg=Saved").await;
     let plain = client.get("/health").await;
@@ -413,8 +457,8 @@ async fn htmx_requests_get_their_messages_in_hx_trigger(backend: Backend) {
     server.stop().await;
 }
 
-async fn the_json_endpoint_answers_messages_and_peek_keeps_them(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn the_json_endpoint_answers_messages_and_peek_keeps_them(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let client = Client::new(&server);
     client.get("/set?kind=info&msg=a").await;
     let peeked = client.get("/flash.json?peek=1").await;
@@ -432,8 +476,8 @@ async fn the_json_endpoint_answers_messages_and_peek_keeps_them(backend: Backend
     server.stop().await;
 }
 
-async fn a_signed_in_user_reads_from_any_browser_without_a_cookie(backend: Backend) {
-    let server = serve(&backend, |l| l).await;
+async fn a_signed_in_user_reads_from_any_browser_without_a_cookie(stack: Stack) {
+    let server = serve(&stack, |l| l).await;
     let laptop = Client::new(&server);
     let phone = laptop.fresh();
     let set = laptop
@@ -456,11 +500,11 @@ async fn a_signed_in_user_reads_from_any_browser_without_a_cookie(backend: Backe
     server.stop().await;
 }
 
-async fn a_second_middleware_does_not_split_the_request(backend: Backend) {
+async fn a_second_middleware_does_not_split_the_request(stack: Stack) {
     use actix_web::{App, HttpResponse, test, web};
     use tower_flash_actix::{Flash, FlashMiddleware};
 
-    let layer = backend.layer().await;
+    let layer = stack.backend.layer().await;
     let app = test::init_service(
         App::new()
             .wrap(FlashMiddleware::new(layer.clone()))
@@ -491,16 +535,24 @@ async fn a_second_middleware_does_not_split_the_request(backend: Backend) {
 async fn a_store_failure_is_logged_by_default_and_a_500_when_configured() {
     use tower_flash::OnStoreError;
 
-    for (policy, expected) in [(OnStoreError::Log, 302), (OnStoreError::Fail, 500)] {
-        let backend = Backend::redis();
-        let server = serve(&backend, |l| l.on_store_error(policy)).await;
+    let cases = [(OnStoreError::Log, 302), (OnStoreError::Fail, 500)];
+    for (framework, (policy, expected)) in [Framework::Actix, Framework::Axum]
+        .into_iter()
+        .flat_map(|f| cases.map(|c| (f, c)))
+    {
+        let stack = Stack::new(Backend::redis(), framework);
+        let server = serve(&stack, |l| l.on_store_error(policy)).await;
         let client = Client::new(&server);
         client.get("/set?kind=info&msg=before").await;
-        drop(backend); // kills and reaps redis-server
+        drop(stack); // kills and reaps redis-server
         let set = client.get("/set?kind=info&msg=lost").await;
-        assert_eq!(set.status, expected, "{policy:?}");
+        assert_eq!(set.status, expected, "{framework:?}, {policy:?}");
         let read = client.get("/read").await;
-        assert_eq!((read.status, read.body.as_str()), (200, "{}"), "{policy:?}");
+        assert_eq!(
+            (read.status, read.body.as_str()),
+            (200, "{}"),
+            "{framework:?}, {policy:?}"
+        );
         server.stop().await;
     }
 }

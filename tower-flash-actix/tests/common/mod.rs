@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+mod axum_app;
 pub mod redis_server;
 
 use std::collections::BTreeMap;
@@ -61,16 +62,62 @@ impl Backend {
 #[derive(Clone)]
 pub struct UserId(pub String);
 
-/// A running actix server on loopback; [`Server::stop`] stops it and waits for it.
+/// Which framework serves the test app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framework {
+    /// actix-web, through tower-flash-actix.
+    Actix,
+    /// axum, through tower-flash's own `FlashLayer`: the reference the adapter must match.
+    Axum,
+}
+
+/// A running server on loopback; [`Server::stop`] stops it and waits for it.
 pub struct Server {
     pub addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    running: Running,
+}
+
+enum Running {
+    Actix {
+        handle: actix_web::dev::ServerHandle,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    },
+    Axum {
+        stop: tokio::sync::oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    },
 }
 
 impl Server {
-    /// The test app behind `layer`, served by two workers.
-    pub fn start(layer: FlashLayer) -> Self {
+    /// The test app behind `layer` on `framework`.
+    pub async fn start(framework: Framework, layer: FlashLayer) -> Self {
+        match framework {
+            Framework::Actix => Self::start_actix(layer),
+            Framework::Axum => Self::start_axum(layer).await,
+        }
+    }
+
+    async fn start_axum(layer: FlashLayer) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(
+            axum::serve(listener, axum_app::app(layer))
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
+        Server {
+            addr,
+            running: Running::Axum { stop, task },
+        }
+    }
+
+    /// The actix app, served by two workers.
+    fn start_actix(layer: FlashLayer) -> Self {
         let middleware = FlashMiddleware::new(layer).identify(|req| {
             let user = req.extensions().get::<UserId>()?.0.clone();
             ClientId::new(&format!("user:{user}")).ok()
@@ -86,13 +133,27 @@ impl Server {
             .run();
         let handle = server.handle();
         let task = tokio::task::spawn_local(server);
-        Server { addr, handle, task }
+        Server {
+            addr,
+            running: Running::Actix { handle, task },
+        }
     }
 
     pub async fn stop(self) {
-        self.handle.stop(false).await;
-        self.task
+        let task = match self.running {
+            Running::Actix { handle, task } => {
+                handle.stop(false).await;
+                task
+            }
+            Running::Axum { stop, task } => {
+                let _ = stop.send(());
+                task
+            }
+        };
+        // Graceful, but a connection a test left open (a hung-up body) must not hold it.
+        tokio::time::timeout(Duration::from_secs(10), task)
             .await
+            .expect("the server stops within 10 s")
             .expect("server task")
             .expect("server ran without error");
     }
@@ -212,7 +273,7 @@ async fn slow(flash: Flash) -> HttpResponse {
     HttpResponse::Ok().streaming(Receiver(rx))
 }
 
-struct Receiver(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+pub(crate) struct Receiver(pub(crate) tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
 
 impl futures_core::Stream for Receiver {
     type Item = Result<Bytes, std::io::Error>;
@@ -229,17 +290,21 @@ impl futures_core::Stream for Receiver {
 fn futures_stream(
     items: Vec<Result<Bytes, std::io::Error>>,
 ) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> {
-    struct Items(std::vec::IntoIter<Result<Bytes, std::io::Error>>);
-    impl futures_core::Stream for Items {
-        type Item = Result<Bytes, std::io::Error>;
-        fn poll_next(
-            mut self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Self::Item>> {
-            std::task::Poll::Ready(self.0.next())
-        }
-    }
     Items(items.into_iter())
+}
+
+/// The items of a list as a stream, one per poll.
+pub(crate) struct Items(pub(crate) std::vec::IntoIter<Result<Bytes, std::io::Error>>);
+
+impl futures_core::Stream for Items {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.next())
+    }
 }
 
 /// An answer as the client saw it.
