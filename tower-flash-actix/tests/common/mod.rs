@@ -4,7 +4,22 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 mod axum_app;
+// tower-flash's throwaway redis-server, shared rather than copied (as bench's tests do).
+#[allow(dead_code)]
+#[path = "../../../tower-flash/tests/common/redis_server.rs"]
 pub mod redis_server;
+
+/// Free loopback ports, held together while picked so that they differ (the shared Redis
+/// harness asks its parent module for this).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind loopback"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local address").port())
+        .collect()
+}
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
