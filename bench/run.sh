@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The benchmark suite: builds in release mode, starts a throwaway Redis and the benchmark
-# server, runs every scenario on the memory store and on Redis with the load generator on
-# another core, then the same scenarios on the floor (bench/src/floor.rs: the same routes in
-# bare axum over the fewest redis-rs calls) and on the peer (bench/peer-actix:
-# actix-web-flash-messages on actix-session's Redis store), with the server's and Redis's CPU
-# and Redis's commands per request; measures Redis's round trips per cycle and memory per
-# message, and writes BENCHMARKS.md with its chart (bench/benchmarks.svg).
+# server, runs every scenario on the memory store and on Redis, on axum and on actix-web,
+# with the load generator on another core, then the same scenarios on the floor
+# (bench/src/floor.rs: the same routes in bare axum over the fewest redis-rs calls) and on
+# the peer (bench/peer-actix: actix-web-flash-messages on actix-session's Redis store), with
+# the server's and Redis's CPU and Redis's commands per request; measures Redis's round
+# trips per cycle and memory per message, and writes BENCHMARKS.md with its chart
+# (bench/benchmarks.svg).
 #
 #   bash bench/run.sh [--duration SECONDS] [--users N] [--soak SECONDS]
 set -euo pipefail
@@ -94,17 +95,21 @@ load() { # scenario label [extra flash-load args]
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 
-# tower-flash on each store, then the floor and the peer on the same Redis: every ratio the
-# report gives compares figures of this one run.
-for store in memory redis floor actix-peer; do
-    case "$store" in
+# tower-flash on each store, on axum (labels `memory`, `redis`) and on actix-web
+# (`actix-memory`, `actix-redis`), then the floor and the peer on the same Redis: every
+# ratio the report gives compares figures of this one run; each label's ratios are over its
+# own `bare`.
+for label in memory redis actix-memory actix-redis floor actix-peer; do
+    case "$label" in
         memory) start_server FLASH_STORE=memory ;;
         redis) start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock" ;;
+        actix-memory) start_server FLASH_FRAMEWORK=actix FLASH_STORE=memory ;;
+        actix-redis) start_server FLASH_FRAMEWORK=actix FLASH_STORE=redis REDIS_URL="redis+unix://$sock" ;;
         floor) start_server SERVER_BIN="$bin/floor-server" REDIS_URL="redis+unix://$sock" ;;
         actix-peer) start_server SERVER_BIN="$peer_bin" REDIS_URL="redis+unix://$sock" ;;
     esac
     for scenario in bare health cycle read-empty race; do
-        load "$scenario" "$store" | tee -a "$results"
+        load "$scenario" "$label" | tee -a "$results"
     done
     stop_server
 done

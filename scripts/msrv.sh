@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo tree -p tower-flash --all-features --locked -e normal,build --prefix none \
-    --format '{p}' | sed 's/ (.*//; s/ (\*)//' | sort -u > "${TMPDIR:-/tmp}/tower-flash-deps.$$"
+cargo tree -p tower-flash -p tower-flash-actix --all-features --locked -e normal,build \
+    --prefix none --format '{p}' | sed 's/ (.*//; s/ (\*)//' | sort -u > "${TMPDIR:-/tmp}/tower-flash-deps.$$"
 trap 'rm -f "${TMPDIR:-/tmp}/tower-flash-deps.$$"' EXIT
 cargo metadata --format-version 1 --locked | python3 -c '
 import json, sys
@@ -26,5 +26,5 @@ newer = ["%s v%s needs Rust %s" % (p["name"], p["version"], p["rust_version"])
          and version(p["rust_version"]) > version(msrv)]
 if newer:
     sys.exit(f"MSRV {msrv} not held by the locked dependencies:\n  " + "\n  ".join(newer))
-print(f"MSRV {msrv}: every locked dependency of tower-flash (all features) declares it or older")
+print(f"MSRV {msrv}: every locked dependency of tower-flash and tower-flash-actix (all features) declares it or older")
 ' "${TMPDIR:-/tmp}/tower-flash-deps.$$"

@@ -1,6 +1,7 @@
 //! The benchmark tools of tower-flash:
 //!
-//! - [`server`]: the HTTP server of `bench/CONTRACT.md` (binary `bench-server`);
+//! - [`server`]: the HTTP server of `bench/CONTRACT.md` (binary `bench-server`), on axum;
+//! - [`actix_server`]: the same server on actix-web (`FLASH_FRAMEWORK=actix`);
 //! - [`floor`]: the same routes in bare axum over the fewest redis-rs calls (binary
 //!   `floor-server`), the limit of the dependency stack;
 //! - [`client`]: a small keep-alive HTTP/1.1 client with a one-cookie jar, shared by the
@@ -10,6 +11,7 @@
 //! - [`soak`]: a long mixed load on the memory store and on Redis, with memory sampled
 //!   (binary `flash-soak`, `bench/soak.sh`).
 
+pub mod actix_server;
 pub mod client;
 pub mod floor;
 pub mod load;

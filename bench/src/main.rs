@@ -1,14 +1,17 @@
-//! `bench-server`: the HTTP server of `bench/CONTRACT.md`, built on tower-flash.
+//! `bench-server`: the HTTP server of `bench/CONTRACT.md`, built on tower-flash, on axum or
+//! (`FLASH_FRAMEWORK=actix`) on actix-web.
 //!
 //! ```text
 //! bench-server [--addr 127.0.0.1:8080]
-//! FLASH_STORE=memory|redis  REDIS_URL=…  FLASH_KEY=…  FLASH_DELIVERY=confirmed  FLASH_SCOPE=redirect
+//! FLASH_FRAMEWORK=axum|actix  FLASH_STORE=memory|redis  REDIS_URL=…  FLASH_KEY=…
+//! FLASH_DELIVERY=confirmed  FLASH_SCOPE=redirect
 //! ```
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+use bench::server::Framework;
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match bench::server::Config::from_env(&args, |name| std::env::var(name).ok()) {
         Ok(config) => config,
@@ -17,7 +20,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match bench::server::serve(config, shutdown()).await {
+    let served = match config.framework {
+        Framework::Axum => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => {
+                runtime.block_on(async { bench::server::serve(config, shutdown()).await })
+            }
+            Err(error) => {
+                eprintln!("bench-server: cannot start the Tokio runtime: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        // actix-web runs its own runtimes: one for this thread (the store's connection
+        // lives here), one per worker thread.
+        Framework::Actix => actix_web::rt::System::new()
+            .block_on(async { bench::actix_server::serve(config, shutdown()).await }),
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bench-server: {error}");

@@ -81,9 +81,20 @@ fn list(
     Ok(items)
 }
 
+/// Which web framework serves the routes (`FLASH_FRAMEWORK`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framework {
+    /// axum with tower-flash's `FlashLayer` (the default).
+    Axum,
+    /// actix-web with tower-flash-actix's `FlashMiddleware`.
+    Actix,
+}
+
 /// The server's configuration, from its arguments and environment.
 #[derive(Clone)]
 pub struct Config {
+    /// `FLASH_FRAMEWORK`: axum (default) or actix.
+    pub framework: Framework,
     /// Where to listen.
     pub addr: SocketAddr,
     /// The store.
@@ -99,6 +110,7 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
+            .field("framework", &self.framework)
             .field("addr", &self.addr)
             .field("store", &self.store)
             .field("confirm_delivery", &self.confirm_delivery)
@@ -127,8 +139,8 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads `--addr HOST:PORT` (or `PORT`, on 127.0.0.1, default 8080), `FLASH_STORE`,
-    /// `REDIS_URL`, `FLASH_KEY`, `FLASH_DELIVERY` and `FLASH_SCOPE`.
+    /// Reads `--addr HOST:PORT` (or `PORT`, on 127.0.0.1, default 8080), `FLASH_FRAMEWORK`,
+    /// `FLASH_STORE`, `REDIS_URL`, `FLASH_KEY`, `FLASH_DELIVERY` and `FLASH_SCOPE`.
     pub fn from_env(
         args: &[String],
         var: impl Fn(&str) -> Option<String>,
@@ -146,6 +158,15 @@ impl Config {
                 .parse()
                 .map_err(|_| invalid(format!("--addr {addr} is not HOST:PORT")))?,
             _ => return Err(invalid("usage: bench-server [--addr HOST:PORT]".to_owned())),
+        };
+        let framework = match var("FLASH_FRAMEWORK").as_deref() {
+            None | Some("") | Some("axum") => Framework::Axum,
+            Some("actix") => Framework::Actix,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "FLASH_FRAMEWORK={other} is unknown (axum, actix)"
+                )));
+            }
         };
         let store = match var("FLASH_STORE").as_deref() {
             None | Some("") | Some("memory") => StoreConfig::Memory,
@@ -206,6 +227,7 @@ impl Config {
             }
         };
         Ok(Config {
+            framework,
             addr,
             store,
             key,
@@ -255,8 +277,20 @@ pub async fn serve(
             source,
         })?;
     let addr = listener.local_addr().unwrap_or(config.addr);
-    eprintln!(
-        "bench-server listening on http://{addr} (store: {:?}, delivery: {}, scope: {})",
+    eprintln!("{}", banner(&config, addr, "axum"));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ConfigError::Listen {
+            addr: config.addr,
+            source,
+        })
+}
+
+/// The line the server logs once it listens.
+pub(crate) fn banner(config: &Config, addr: SocketAddr, framework: &str) -> String {
+    format!(
+        "bench-server listening on http://{addr} (framework: {framework}, store: {:?}, delivery: {}, scope: {})",
         config.store,
         if config.confirm_delivery {
             "confirmed"
@@ -268,14 +302,7 @@ pub async fn serve(
         } else {
             "any"
         },
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ConfigError::Listen {
-            addr: config.addr,
-            source,
-        })
+    )
 }
 
 /// The routes of the contract; `/bare` without the flash layer.
@@ -443,6 +470,7 @@ mod tests {
         let config = Config::from_env(&[], env(&[])).unwrap();
         assert_eq!(config.addr, SocketAddr::from(([127, 0, 0, 1], 8080)));
         assert_eq!(config.store, StoreConfig::Memory);
+        assert_eq!(config.framework, Framework::Axum);
         assert!(!config.confirm_delivery && !config.scope_to_redirects);
         let args = ["--addr".to_owned(), "127.0.0.1:9".to_owned()];
         let config = Config::from_env(
@@ -452,9 +480,11 @@ mod tests {
                 ("REDIS_URL", "redis://:pw@h/"),
                 ("FLASH_DELIVERY", "confirmed"),
                 ("FLASH_SCOPE", "redirect"),
+                ("FLASH_FRAMEWORK", "actix"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.framework, Framework::Actix);
         assert_eq!(config.addr.port(), 9);
         assert!(config.confirm_delivery && config.scope_to_redirects);
         assert!(!format!("{config:?}").contains("pw"), "{config:?}");
@@ -501,7 +531,8 @@ mod tests {
 
     #[test]
     fn misconfiguration_is_a_clear_error() {
-        let cases: [(&[(&str, &str)], &str); 8] = [
+        let cases: [(&[(&str, &str)], &str); 9] = [
+            (&[("FLASH_FRAMEWORK", "rocket")], "FLASH_FRAMEWORK"),
             (&[("FLASH_STORE", "redis-sentinel")], "REDIS_SENTINELS"),
             (
                 &[

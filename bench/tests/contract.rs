@@ -381,6 +381,25 @@ async fn the_contract_holds_on_redis() {
     whole_contract(&[("FLASH_STORE", "redis"), ("REDIS_URL", &url)]).await;
 }
 
+// The same contract on the actix-web variant of the server (FLASH_FRAMEWORK=actix).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contract_holds_on_actix_on_the_memory_store() {
+    whole_contract(&[("FLASH_FRAMEWORK", "actix"), ("FLASH_STORE", "memory")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contract_holds_on_actix_on_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    whole_contract(&[
+        ("FLASH_FRAMEWORK", "actix"),
+        ("FLASH_STORE", "redis"),
+        ("REDIS_URL", &url),
+    ])
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_contract_holds_on_a_redis_cluster() {
     let cluster = redis_deployments::RedisCluster::start(3, 0);
@@ -466,6 +485,15 @@ async fn two_instances_share_cookies_and_messages_on_redis() {
 fn misconfiguration_exits_non_zero_with_a_reason() {
     for (env, expected) in [
         (vec![("FLASH_STORE", "redis")], "REDIS_URL"),
+        (vec![("FLASH_FRAMEWORK", "rocket")], "FLASH_FRAMEWORK"),
+        (
+            vec![
+                ("FLASH_FRAMEWORK", "actix"),
+                ("FLASH_STORE", "redis"),
+                ("REDIS_URL", "redis+unix:///nonexistent/redis.sock"),
+            ],
+            "cannot connect",
+        ),
         (vec![("FLASH_STORE", "bogus")], "unknown"),
         (vec![("FLASH_KEY", "too short")], "64 bytes"),
         (
@@ -493,9 +521,11 @@ fn misconfiguration_exits_non_zero_with_a_reason() {
 /// reproducible on demand). Now they are installed before the server listens.
 #[test]
 fn sigint_and_sigterm_stop_the_server_cleanly() {
-    for signal in ["INT", "TERM"] {
-        let server = Server::start(&[]);
-        let status = server.stop_with(signal);
-        assert!(status.success(), "SIG{signal}: {status}");
+    for framework in ["axum", "actix"] {
+        for signal in ["INT", "TERM"] {
+            let server = Server::start(&[("FLASH_FRAMEWORK", framework)]);
+            let status = server.stop_with(signal);
+            assert!(status.success(), "{framework}, SIG{signal}: {status}");
+        }
     }
 }

@@ -82,6 +82,39 @@ pub enum Error {
     NoSession,
 }
 
+impl Error {
+    /// The status a web response reporting this error should have: invalid input is the
+    /// client's mistake (`400 Bad Request`, and [`Display`](std::fmt::Display) says why); a
+    /// store or session failure is `503 Service Unavailable`; a push after the response or
+    /// a missing session layer is `500`. For the last three, send a generic body and log
+    /// the error: its details may name the store's address.
+    ///
+    /// ```
+    /// use tower_flash::Error;
+    ///
+    /// assert_eq!(Error::EmptyText.status(), http::StatusCode::BAD_REQUEST);
+    /// assert_eq!(Error::Closed.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// ```
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Closed => StatusCode::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "tower-sessions")]
+            Error::Session(_) => StatusCode::SERVICE_UNAVAILABLE,
+            #[cfg(feature = "tower-sessions")]
+            Error::NoSession => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Whether the error is the client's mistake, whose [`Display`](std::fmt::Display) may
+    /// be shown to it: the status is `4xx`.
+    pub fn is_client_error(&self) -> bool {
+        self.status().is_client_error()
+    }
+}
+
 /// What went wrong in a [`Store`](crate::store::Store).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

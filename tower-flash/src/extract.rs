@@ -41,15 +41,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
 /// their details (which may name the store's address) go to the log, not to the client.
 impl IntoResponse for crate::Error {
     fn into_response(self) -> Response {
-        let status = match &self {
-            crate::Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            crate::Error::Closed => StatusCode::INTERNAL_SERVER_ERROR,
-            #[cfg(feature = "tower-sessions")]
-            crate::Error::Session(_) => StatusCode::SERVICE_UNAVAILABLE,
-            #[cfg(feature = "tower-sessions")]
-            crate::Error::NoSession => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => return (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
-        };
+        let status = self.status();
+        if status.is_client_error() {
+            return (status, self.to_string()).into_response();
+        }
         tracing::error!(error = %self, "flash: answering {status}");
         (status, "flash messages are unavailable").into_response()
     }

@@ -3,16 +3,8 @@
 use axum_core::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode, Uri};
-use serde::Serialize;
 
 use crate::flash::Flash;
-use crate::message::Messages;
-
-/// The body of [`messages_json`]: stable, versioned by its shape.
-#[derive(Serialize)]
-struct Body {
-    messages: Messages,
-}
 
 /// A handler that answers the client's pending messages as JSON and consumes them; with
 /// `?peek=1` it reads them without consuming. Route it where you like:
@@ -32,16 +24,7 @@ struct Body {
 /// as no messages, like [`Flash::take_all`]. It goes through the request's [`Flash`], so
 /// delivery confirmation and redirect scoping apply as to any take.
 pub async fn messages_json(flash: Flash, uri: Uri) -> Response {
-    let peek = uri.query().is_some_and(|q| {
-        q.split('&')
-            .any(|pair| matches!(pair, "peek=1" | "peek=true" | "peek"))
-    });
-    let messages = if peek {
-        flash.peek().await
-    } else {
-        flash.take_all().await
-    };
-    match serde_json::to_vec(&Body { messages }) {
+    match crate::adapter::messages_json(&flash, uri.query()).await {
         Ok(body) => (
             StatusCode::OK,
             [

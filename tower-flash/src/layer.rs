@@ -76,6 +76,10 @@ impl FlashLayer {
         }
     }
 
+    pub(crate) fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
     fn config_mut(&mut self) -> &mut Config {
         Arc::make_mut(&mut self.config)
     }

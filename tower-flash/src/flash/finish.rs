@@ -24,8 +24,11 @@ use crate::id::ClientId;
 use crate::message::{Scope, millis};
 use crate::store::LeaseId;
 
-/// What finishing needs to know of the response.
-pub(crate) struct Reply {
+/// What finishing needs to know of the response: its status and whether it has a body,
+/// given to [`Reply::new`]; [`finish`](crate::adapter::finish) reads the headers it needs
+/// (`Location`, `HX-Trigger`, htmx navigation) itself.
+#[derive(Debug)]
+pub struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) location: Option<HeaderValue>,
     /// The server sends no body byte (a `HEAD` request, a 204 or a 304, an empty body or a
@@ -40,9 +43,11 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// A response with `status` to a `method` request. Its headers are read by
-    /// [`Flash::finish`] only for a request that has something to finish.
-    pub(crate) fn new(
+    /// A response with `status` to a `method` request. `sends_no_body` (called only when
+    /// the method and status leave it open) says whether the server sends no byte of the
+    /// body: an empty body, or a length of 0. Servers never poll such a body, so delivery
+    /// is confirmed with the head instead of at the body's end.
+    pub fn new(
         method: &http::Method,
         status: StatusCode,
         sends_no_body: impl FnOnce() -> bool,
@@ -75,27 +80,44 @@ impl Reply {
     }
 }
 
-/// What finishing a request leaves to the framework adapter.
-pub(crate) struct Outcome {
-    /// The flash cookie to set: the request wrote to a client known by cookie.
-    pub(crate) set_cookie: Option<HeaderValue>,
+/// What finishing a request leaves to the framework adapter (see the
+/// [`adapter`](crate::adapter) module for how to apply it).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The flash cookie to set (append a `Set-Cookie`): the request wrote to a client known
+    /// by cookie.
+    pub set_cookie: Option<HeaderValue>,
     /// The `HX-Trigger` that delivers messages to htmx; it replaces the handler's (it holds
     /// their events too).
-    pub(crate) hx_trigger: Option<HeaderValue>,
-    /// The response shows messages: no cache may keep it.
-    pub(crate) shows_messages: bool,
+    pub hx_trigger: Option<HeaderValue>,
+    /// The response shows messages: no cache may keep it (`Cache-Control: no-store`, unless
+    /// the handler set a `Cache-Control`).
+    pub shows_messages: bool,
     /// Messages the response delivers under confirmation, to confirm once its body has been
     /// sent whole (dropped unconfirmed, they are given back).
-    pub(crate) delivery: Option<Delivery>,
+    pub delivery: Option<Delivery>,
     /// The first store error of the request's own writes: the adapter answers 500 instead
     /// under [`OnStoreError::Fail`](crate::OnStoreError::Fail).
-    pub(crate) result: Result<(), Error>,
+    pub result: Result<(), Error>,
 }
 
 /// Finishing, right away or after store calls.
-pub(crate) enum Finishing {
+pub enum Finishing {
+    /// Nothing to store: the outcome is ready.
     Done(Outcome),
+    /// The outcome once the store calls are done; the response waits for it, so that the
+    /// messages are stored before it leaves.
     Pending(Pin<Box<dyn Future<Output = Outcome> + Send>>),
+}
+
+impl std::fmt::Debug for Finishing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finishing::Done(outcome) => f.debug_tuple("Done").field(outcome).finish(),
+            Finishing::Pending(_) => f.write_str("Pending(..)"),
+        }
+    }
 }
 
 impl Flash {
@@ -294,7 +316,7 @@ fn close_lease(state: &mut State) -> Option<(ClientId, LeaseId)> {
 /// once its body has been sent whole; dropped unconfirmed (the body failed, the client went
 /// away, the response was replaced), they are given back in the background. Without a
 /// Tokio runtime to do that on, they come back when the lease times out.
-pub(crate) struct Delivery {
+pub struct Delivery {
     pending: Option<(Arc<Config>, ClientId, LeaseId)>,
     /// What is left of the request's store budget (`None`: no budget).
     budget_left: Option<Duration>,
@@ -306,7 +328,7 @@ impl Delivery {
     /// Within what is left of the request's store budget the caller waits for it; past the
     /// budget it is finished in the background, so that a slow store delays the
     /// confirmation, never turns it into a second delivery.
-    pub(crate) fn confirm(mut self) -> impl Future<Output = ()> + Send + 'static {
+    pub fn confirm(mut self) -> impl Future<Output = ()> + Send + 'static {
         let pending = self.pending.take();
         let budget_left = self.budget_left;
         async move {
@@ -321,6 +343,14 @@ impl Delivery {
                 spawn(release);
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("pending", &self.pending.is_some())
+            .finish_non_exhaustive()
     }
 }
 
