@@ -57,8 +57,8 @@ pub struct SoakConfig {
     /// The largest growth after warm-up accepted for memory: the process's RSS and Redis's
     /// `used_memory` (0.05: 5 %).
     pub max_growth: f64,
-    /// The largest growth after warm-up accepted for counts: Redis keys per request served
-    /// in the last TTL ([`keys_per_recent_request`]) and the memory store's clients and
+    /// The largest growth after warm-up accepted for counts: Redis keys per visitor served
+    /// in the last TTL ([`keys_per_recent_visitor`]) and the memory store's clients and
     /// bytes (0.05 in the long run). A count of short-lived keys is
     /// noisy over a few seconds (Redis reclaims expired keys by sampling); a short run may
     /// allow more, its drain check (every key gone one TTL after the load) being the
@@ -710,11 +710,13 @@ pub fn growth(name: &'static str, values: &[f64], warmup: f64, bound: Option<f64
     }
 }
 
-/// Redis keys per Redis request served in the TTL before each sample. Without a leak, the
-/// live keys are the clients seen within one TTL, so their count follows the load: on a
-/// shared machine the load generator's rate moves by a third between windows, and the raw
-/// count with it. Per request served, the count stays flat unless keys outlive their TTL.
-pub fn keys_per_recent_request(samples: &[Sample], ttl: Duration) -> Vec<f64> {
+/// Redis keys per cookieless visitor served on Redis in the TTL before each sample. Without
+/// a leak, the live keys are the clients seen within one TTL: a few long-lived users and the
+/// visitors of the last TTL, who are nearly all of them. Visitors are paced, but a starved
+/// load generator falls behind its pace and catches up, and the raw count follows; per
+/// visitor served, the count stays flat unless keys outlive their TTL. (Per request it does
+/// not: the users' requests, unpaced, dominate the request count but hold few keys.)
+pub fn keys_per_recent_visitor(samples: &[Sample], ttl: Duration) -> Vec<f64> {
     let ttl = ttl.as_secs_f64();
     samples
         .iter()
@@ -724,8 +726,8 @@ pub fn keys_per_recent_request(samples: &[Sample], ttl: Duration) -> Vec<f64> {
                 .iter()
                 .rev()
                 .find(|s| s.t <= sample.t - ttl)
-                .map_or(0, |s| s.redis.requests);
-            let recent = sample.redis.requests.saturating_sub(before);
+                .map_or(0, |s| s.redis.visitors);
+            let recent = sample.redis.visitors.saturating_sub(before);
             if recent == 0 {
                 0.0
             } else {
@@ -900,8 +902,8 @@ pub async fn run(config: &SoakConfig) -> Result<Verdict, SoakError> {
         ("memory_store_clients", |s| s.memory_store_clients as f64),
     ];
     let keys_per_load = growth(
-        "redis_keys_per_recent_request",
-        &keys_per_recent_request(&samples, config.ttl),
+        "redis_keys_per_recent_visitor",
+        &keys_per_recent_visitor(&samples, config.ttl),
         config.warmup_fraction,
         Some(config.max_count_growth),
     );
@@ -1142,36 +1144,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_per_recent_request_follows_the_load_and_catches_a_leak() {
-        let sample = |t: f64, requests: u64, keys: u64| Sample {
+    fn keys_per_recent_visitor_follows_the_load_and_catches_a_leak() {
+        let sample = |t: f64, visitors: u64, requests: u64, keys: u64| Sample {
             t,
             redis_keys: keys,
             redis: Tally {
+                visitors,
                 requests,
                 ..Tally::default()
             },
             ..Sample::default()
         };
         let ttl = Duration::from_secs(2);
-        // The load doubles; the keys with it: flat per request.
-        // 100 requests/s for 5 s, then 200/s; live keys = rate × TTL.
+        // 100 visitors/s for 5 s, then 200/s (a starved generator catching up), while the
+        // users' requests fall from 1,000/s to 500/s; live keys = visitors of the last TTL.
         let steady: Vec<Sample> = (0..10u64)
             .map(|i| {
-                let (requests, rate) = if i < 5 {
+                let (visitors, rate) = if i < 5 {
                     (100 * i, 100)
                 } else {
                     (500 + 200 * (i - 5), 200)
                 };
-                sample(i as f64, requests, rate * 2)
+                let requests = if i < 5 {
+                    1_000 * i
+                } else {
+                    5_000 + 500 * (i - 5)
+                };
+                sample(i as f64, visitors, requests, rate * 2)
             })
             .collect();
-        let per = keys_per_recent_request(&steady, ttl);
+        let per = keys_per_recent_visitor(&steady, ttl);
         assert!((per[9] / per[3] - 1.0).abs() < 0.01, "{per:?}");
-        // The same load, keys piling up: the figure grows.
+        // The same visitors, keys piling up: the figure grows.
         let leaking: Vec<Sample> = (0..10u64)
-            .map(|i| sample(i as f64, 100 * i, 200 + 50 * i))
+            .map(|i| sample(i as f64, 100 * i, 1_000 * i, 200 + 50 * i))
             .collect();
-        let per = keys_per_recent_request(&leaking, ttl);
+        let per = keys_per_recent_visitor(&leaking, ttl);
         assert!(per[9] > per[3] * 1.5, "{per:?}");
     }
 

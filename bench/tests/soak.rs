@@ -26,7 +26,7 @@ fn soak_mixed_load_on_memory_and_redis_stays_bounded() {
         warmup_fraction: 0.4,
         // The same 5 % as the long run for RSS and Redis memory.
         max_growth: 0.05,
-        // Redis keys per request served in the last TTL: 25 % (5 % in the long run). A few
+        // Redis keys per visitor served in the last TTL: 25 % (5 % in the long run). A few
         // hundred keys living 2 s, counted by DBSIZE (which includes expired keys Redis has
         // not sampled yet) on a shared machine, move by ±10 % between 3 s windows. A leak is
         // caught strictly all the same: every key must be gone one TTL after the load stops,
