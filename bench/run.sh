@@ -35,6 +35,10 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 peer_target="${CARGO_TARGET_DIR:-target}/peer"
 cargo build --release --manifest-path bench/peer-actix/Cargo.toml --target-dir "$peer_target"
 peer_bin="$peer_target/release/peer-actix"
+# The floor on fred (bench/floor-fred): also its own project, so that CI never builds fred.
+fred_target="${CARGO_TARGET_DIR:-target}/floor-fred"
+cargo build --release --manifest-path bench/floor-fred/Cargo.toml --target-dir "$fred_target"
+fred_bin="$fred_target/release/floor-fred"
 
 work=$(mktemp -d)
 pids=()
@@ -98,17 +102,25 @@ stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 # tower-flash on each store, on axum (labels `memory`, `redis`) and on actix-web
 # (`actix-memory`, `actix-redis`), then the floor and the peer on the same Redis: every
 # ratio the report gives compares figures of this one run; each label's ratios are over its
-# own `bare`.
-for label in memory redis actix-memory actix-redis floor actix-peer; do
+# own `bare`. The floor runs on tower-flash's redis-rs connection (`floor`), then, for
+# `bare` and `cycle` only, on the other clients and settings issue 15 asks about:
+# redis-rs's plain multiplexed connection without a response timeout (`floor-multiplexed`),
+# the manager with a pipeline buffer of 1,024 (`floor-buffer`) and fred (`floor-fred`).
+for label in memory redis actix-memory actix-redis floor floor-multiplexed floor-buffer floor-fred actix-peer; do
     case "$label" in
         memory) start_server FLASH_STORE=memory ;;
         redis) start_server FLASH_STORE=redis REDIS_URL="redis+unix://$sock" ;;
         actix-memory) start_server FLASH_FRAMEWORK=actix FLASH_STORE=memory ;;
         actix-redis) start_server FLASH_FRAMEWORK=actix FLASH_STORE=redis REDIS_URL="redis+unix://$sock" ;;
         floor) start_server SERVER_BIN="$bin/floor-server" REDIS_URL="redis+unix://$sock" ;;
+        floor-multiplexed) start_server SERVER_BIN="$bin/floor-server" FLOOR_CONNECTION=multiplexed REDIS_URL="redis+unix://$sock" ;;
+        floor-buffer) start_server SERVER_BIN="$bin/floor-server" FLOOR_CONNECTION=manager-buffer REDIS_URL="redis+unix://$sock" ;;
+        floor-fred) start_server SERVER_BIN="$fred_bin" REDIS_URL="redis+unix://$sock" ;;
         actix-peer) start_server SERVER_BIN="$peer_bin" REDIS_URL="redis+unix://$sock" ;;
     esac
-    for scenario in bare health cycle read-empty race; do
+    scenarios="bare health cycle read-empty race"
+    case "$label" in floor-*) scenarios="bare cycle" ;; esac
+    for scenario in $scenarios; do
         load "$scenario" "$label" | tee -a "$results"
     done
     stop_server

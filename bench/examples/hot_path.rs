@@ -24,6 +24,7 @@
 
 use std::convert::Infallible;
 
+use flash_floor::Backend;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
 use http_body::Body as _;
@@ -60,24 +61,16 @@ fn main() {
         return;
     };
     let url = std::env::var("REDIS_URL").unwrap_or_default();
-    if mode == "floor" {
-        match runtime.block_on(bench::floor::connect(&url)) {
-            Ok(conn) => runtime.block_on(floor(conn, cycles)),
-            Err(error) => eprintln!("hot_path: REDIS_URL: {error}"),
-        }
-        return;
-    }
-    if mode == "floor-mux" {
-        // redis-rs's multiplexed connection itself, without the manager that reconnects
-        // and without a response timeout: what those two cost the floor.
-        let conn = runtime.block_on(async {
-            let client = redis::Client::open(url.as_str())?;
-            let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
-            client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-        });
-        match conn {
+    if let Some(setting) = mode.strip_prefix("floor") {
+        // `floor`: the floor's calls on tower-flash's connection; `floor-mux`: on redis-rs's
+        // plain multiplexed connection, without the reconnecting manager and without a
+        // response timeout: what those two cost the floor.
+        let setting = if setting == "-mux" {
+            flash_floor::Setting::Multiplexed
+        } else {
+            flash_floor::Setting::Manager
+        };
+        match runtime.block_on(flash_floor::connect(&url, setting)) {
             Ok(conn) => runtime.block_on(floor(conn, cycles)),
             Err(error) => eprintln!("hot_path: REDIS_URL: {error}"),
         }
@@ -156,28 +149,20 @@ fn main() {
 }
 
 /// `floor`: the redis-rs calls of `floor-server`'s cycle, nothing else.
-async fn floor(mut conn: impl redis::aio::ConnectionLike, cycles: usize) {
+async fn floor(backend: impl Backend, cycles: usize) {
     let key = "floor:{0123456789abcdef0123456789abcdef}";
     let mut delivered = 0;
     for _ in 0..cycles {
-        let pushed: redis::RedisResult<()> = redis::pipe()
-            .cmd("RPUSH")
-            .arg(key)
-            .arg("info|Your changes were saved.")
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(key)
-            .arg(86_400_000)
-            .ignore()
-            .query_async(&mut conn)
+        let pushed = backend
+            .push_back(
+                key.to_owned(),
+                "info|Your changes were saved.".to_owned(),
+                86_400_000,
+            )
             .await;
-        let taken: redis::RedisResult<Option<Vec<String>>> = redis::cmd("LPOP")
-            .arg(key)
-            .arg(100_000)
-            .query_async(&mut conn)
-            .await;
+        let taken = backend.pop(key.to_owned(), 100_000).await;
         if pushed.is_ok() {
-            delivered += taken.ok().flatten().map_or(0, |t| t.len());
+            delivered += taken.map_or(0, |t| t.len());
         }
     }
     println!("{cycles} cycles, {delivered} messages delivered");

@@ -15,7 +15,8 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use bytes::Bytes;
 use tower_flash_actix::{Flash, FlashError, FlashMiddleware};
 
-use crate::server::{Config, ConfigError, local_redirect};
+use crate::server::{Config, ConfigError};
+use flash_floor::local_redirect;
 
 /// Serves `config` on actix-web until `shutdown` resolves. Runs inside an actix `System`
 /// (`actix_web::rt::System::new().block_on(..)`).

@@ -2,8 +2,8 @@
 //!
 //! - [`server`]: the HTTP server of `bench/CONTRACT.md` (binary `bench-server`), on axum;
 //! - [`actix_server`]: the same server on actix-web (`FLASH_FRAMEWORK=actix`);
-//! - [`floor`]: the same routes in bare axum over the fewest redis-rs calls (binary
-//!   `floor-server`), the limit of the dependency stack;
+//! - `floor-server`: the same routes in bare axum over the fewest redis-rs calls, the limit
+//!   of the dependency stack (the `flash-floor` crate, bench/floor);
 //! - [`client`]: a small keep-alive HTTP/1.1 client with a one-cookie jar, shared by the
 //!   black-box tests and the load generator;
 //! - [`load`]: the load generator's scenarios and measurements (binary `flash-load`);
@@ -13,7 +13,6 @@
 
 pub mod actix_server;
 pub mod client;
-pub mod floor;
 pub mod load;
 pub mod report;
 pub mod server;

@@ -101,8 +101,12 @@ impl Results {
     }
 }
 
-/// The label of the floor server's outcomes (`floor-server`, bench/src/floor.rs).
+/// The label of the floor server's outcomes (`floor-server`, bench/floor, on tower-flash's
+/// redis-rs connection).
 pub const FLOOR: &str = "floor";
+/// The labels of the floor on the other clients and settings (`bare` and `cycle` only):
+/// redis-rs's plain multiplexed connection, the manager with a larger pipeline buffer, fred.
+pub const FLOOR_VARIANTS: [&str; 3] = ["floor-multiplexed", "floor-buffer", "floor-fred"];
 /// The label of the peer's outcomes (actix-web-flash-messages on actix-session's Redis
 /// store, bench/peer-actix).
 pub const PEER: &str = "actix-peer";
@@ -201,7 +205,9 @@ fn targets(r: &Results) -> Vec<Target> {
     let counters: u64 = r
         .outcomes
         .iter()
-        .filter(|o| o.label != FLOOR && o.label != PEER)
+        .filter(|o| {
+            o.label != FLOOR && o.label != PEER && !FLOOR_VARIANTS.contains(&o.label.as_str())
+        })
         .map(|o| o.lost + o.duplicated + o.foreign)
         .sum();
     out.push(Target {
@@ -300,9 +306,14 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
     }
     let _ = writeln!(
         md,
-        "\n`floor` is `floor-server` (bench/src/floor.rs): the same routes in bare axum over the \
+        "\n`floor` is `floor-server` (bench/floor): the same routes in bare axum over the \
          fewest redis-rs calls on tower-flash's connection type (one pipelined `RPUSH` + \
          `PEXPIRE` per push, one `LPOP key n` per read), the limit of the dependency stack. \
+         `floor-multiplexed` is the same on redis-rs's plain multiplexed connection without \
+         the reconnecting manager and without a response timeout, `floor-buffer` on the \
+         manager with a pipeline buffer of 1,024 commands (redis-rs's default: 50), \
+         `floor-fred` on fred 10 (bench/floor-fred) with a 5 s command timeout and \
+         reconnection. \
          `actix-peer` is bench/peer-actix: actix-web-flash-messages on actix-session's Redis \
          store; it keeps messages in the session, which any request through its middleware \
          rewrites, so its counters under `race` are its own behaviour. CPU is the server's \
@@ -317,7 +328,11 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
     let fmt = |x: Option<f64>, digits: usize| {
         x.map_or_else(|| "–".to_owned(), |x| format!("{x:.digits$}"))
     };
-    for label in ["redis", FLOOR, PEER] {
+    for label in ["redis", FLOOR]
+        .into_iter()
+        .chain(FLOOR_VARIANTS)
+        .chain([PEER])
+    {
         if let Some(o) = r.get(label, "cycle") {
             let _ = writeln!(
                 md,

@@ -4,17 +4,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use bytes::Bytes;
-use http_body::Frame;
+use flash_floor::{Aborting, local_redirect};
 use tower_flash::{Flash, FlashLayer, Key, MemoryStore, RedisOptions, RedisStore};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -348,28 +345,6 @@ async fn set(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Resp
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-/// The `Location` for `next` if it is `/read` or `/page/X` on this site: X one plain path
-/// segment (never `.` or `..`, which a browser would resolve elsewhere), then optionally a
-/// `?query` of visible ASCII. Anything else, including what is no valid header value, is
-/// refused: never an open redirect, never a 302 without its `Location`.
-pub fn local_redirect(next: &str) -> Option<HeaderValue> {
-    let local = next == "/read"
-        || next.strip_prefix("/page/").is_some_and(|rest| {
-            let (segment, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
-            !matches!(segment, "" | "." | "..")
-                && segment.bytes().all(plain)
-                && query
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'#' | b'\\'))
-        });
-    if local {
-        HeaderValue::from_str(next).ok()
-    } else {
-        None
-    }
-}
-
 async fn read_all(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Response {
     let fail = query.get("fail").map(String::as_str);
     if !matches!(fail, None | Some("500" | "panic" | "abort")) {
@@ -394,62 +369,6 @@ async fn read_kind(flash: Flash, Path(kind): Path<String>) -> Response {
         Ok(messages) => Json(messages.texts()).into_response(),
         Err(tower_flash::Error::Store(_)) => Json(Vec::<String>::new()).into_response(),
         Err(error) => error.into_response(),
-    }
-}
-
-/// A body that starts, then fails: `fail=abort` (the floor server answers it with this too).
-///
-/// It waits once between its first bytes and its error, so that the server sends the 200
-/// head and those bytes before the error closes the connection: the client sees a response
-/// that breaks, not a connection closed before any answer.
-pub struct Aborting {
-    stage: AbortStage,
-}
-
-enum AbortStage {
-    Start,
-    Sent,
-    Failing,
-    Done,
-}
-
-impl Aborting {
-    /// A body that has sent nothing yet.
-    #[allow(clippy::new_without_default)] // a body, not a value with a meaningful default
-    pub fn new() -> Self {
-        Aborting {
-            stage: AbortStage::Start,
-        }
-    }
-}
-
-impl http_body::Body for Aborting {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match self.stage {
-            AbortStage::Start => {
-                self.stage = AbortStage::Sent;
-                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"{\"partial\":")))))
-            }
-            AbortStage::Sent => {
-                // Pending lets the connection flush what it has before the error.
-                self.stage = AbortStage::Failing;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-            AbortStage::Failing => {
-                self.stage = AbortStage::Done;
-                Poll::Ready(Some(Err(std::io::Error::other(
-                    "fail=abort: the body broke",
-                ))))
-            }
-            AbortStage::Done => Poll::Ready(None),
-        }
     }
 }
 
@@ -488,45 +407,6 @@ mod tests {
         assert_eq!(config.addr.port(), 9);
         assert!(config.confirm_delivery && config.scope_to_redirects);
         assert!(!format!("{config:?}").contains("pw"), "{config:?}");
-    }
-
-    #[test]
-    fn next_stays_on_the_site_and_is_always_a_valid_location() {
-        for ok in [
-            "/read",
-            "/page/x",
-            "/page/target",
-            "/page/a.b~c-d_e",
-            "/page/x?a=1&b=/c",
-        ] {
-            assert_eq!(
-                local_redirect(ok).as_ref().map(HeaderValue::as_bytes),
-                Some(ok.as_bytes()),
-                "{ok}"
-            );
-        }
-        for bad in [
-            "",
-            "/",
-            "/read/x",
-            "/admin",
-            "//evil.example/",
-            "https://evil.example/",
-            "/page/",
-            "/page/.",
-            "/page/..",
-            "/page/../admin",
-            "/page/a/b",
-            "/page/a\\b",
-            "/page/%2e%2e",
-            "/page/a\rb",
-            "/page/a\nLocation: //evil",
-            "/page/é",
-            "/page/x?a\0",
-            "/page/x#f",
-        ] {
-            assert!(local_redirect(bad).is_none(), "{bad:?}");
-        }
     }
 
     #[test]

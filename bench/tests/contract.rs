@@ -24,8 +24,13 @@ struct Server {
 
 impl Server {
     fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_binary(env!("CARGO_BIN_EXE_bench-server"), env)
+    }
+
+    /// `binary` (a server of the contract's routes) with `env`.
+    fn start_binary(binary: &str, env: &[(&str, &str)]) -> Self {
         let addr = free_addr();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench-server"));
+        let mut cmd = Command::new(binary);
         cmd.arg("--addr").arg(addr.to_string());
         for (k, v) in env {
             cmd.env(k, v);
@@ -367,6 +372,63 @@ async fn whole_contract(env: &[(&str, &str)]) {
         .collect();
     let server = Server::start(&scoped);
     scoped_mode(server.addr).await;
+}
+
+/// What bench/run.sh measures on the floor: the redirect cycle, read once, per user.
+async fn floor_cycle(addr: SocketAddr) {
+    let mut user = User::new(addr, 1);
+    assert!(user.get("/health").await.unwrap().set_cookie.is_none());
+    let reply = set(&mut user, "info", "hello").await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.location.as_deref()),
+        (302, Some("/read"))
+    );
+    assert_eq!(
+        read(&mut user, "/read").await,
+        serde_json::json!({"info": ["hello"]})
+    );
+    assert_eq!(read(&mut user, "/read").await, serde_json::json!({}));
+    set(&mut user, "info", "i").await;
+    set(&mut user, "warning", "w").await;
+    assert_eq!(
+        read(&mut user, "/read/info").await,
+        serde_json::json!(["i"])
+    );
+    assert_eq!(
+        read(&mut user, "/read").await,
+        serde_json::json!({"warning": ["w"]})
+    );
+    isolation(addr).await;
+    // `/read` is one `LPOP key n`: atomic even on the floor.
+    assert_eq!(concurrent_reads(addr).await, (0, 0));
+}
+
+// The floor (bench/floor) on each redis-rs setting bench/run.sh measures it on. Its fred
+// variant (bench/floor-fred) is built by bench/run.sh alone, whose load generator counts
+// its losses and duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floor_serves_the_cycle_on_every_redis_rs_setting() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    for setting in ["manager", "multiplexed", "manager-buffer"] {
+        let server = Server::start_binary(
+            env!("CARGO_BIN_EXE_floor-server"),
+            &[("REDIS_URL", &url), ("FLOOR_CONNECTION", setting)],
+        );
+        floor_cycle(server.addr).await;
+    }
+}
+
+#[test]
+fn the_floor_refuses_an_unknown_setting() {
+    let out = Command::new(env!("CARGO_BIN_EXE_floor-server"))
+        .args(["--addr", "127.0.0.1:9"])
+        .env("REDIS_URL", "redis://127.0.0.1:9")
+        .env("FLOOR_CONNECTION", "pooled")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FLOOR_CONNECTION"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

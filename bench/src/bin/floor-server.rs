@@ -1,9 +1,13 @@
 //! `floor-server`: the routes of `bench/CONTRACT.md` in bare axum over the fewest redis-rs
-//! calls (see [`bench::floor`]): what tower-flash's Redis cycle is measured against.
+//! calls (see [`flash_floor`]): what tower-flash's Redis cycle is measured against.
 //!
 //! ```text
 //! floor-server --addr 127.0.0.1:8080   REDIS_URL=redis://…|redis+unix://…
+//!              [FLOOR_CONNECTION=manager|multiplexed|manager-buffer]
 //! ```
+//!
+//! `FLOOR_CONNECTION` picks the redis-rs connection ([`flash_floor::Setting`]); the default,
+//! `manager`, is the one tower-flash's `RedisStore::connect` makes.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -28,7 +32,14 @@ async fn main() -> ExitCode {
         eprintln!("floor-server: REDIS_URL is required");
         return ExitCode::from(2);
     };
-    let conn = match bench::floor::connect(&url).await {
+    let name = std::env::var("FLOOR_CONNECTION").unwrap_or_else(|_| "manager".to_owned());
+    let Some(setting) = flash_floor::Setting::from_name(&name) else {
+        eprintln!(
+            "floor-server: FLOOR_CONNECTION={name:?} is not manager, multiplexed or manager-buffer"
+        );
+        return ExitCode::from(2);
+    };
+    let conn = match flash_floor::connect(&url, setting).await {
         Ok(conn) => conn,
         Err(error) => {
             eprintln!("floor-server: cannot connect to Redis: {error}");
@@ -42,8 +53,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("floor-server listening on http://{addr} (store: redis, floor)");
-    match axum::serve(listener, bench::floor::app(conn)).await {
+    eprintln!("floor-server listening on http://{addr} (store: redis, floor, {name})");
+    match axum::serve(listener, flash_floor::app(conn)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("floor-server: {error}");
