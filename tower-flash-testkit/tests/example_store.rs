@@ -7,18 +7,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tower_flash::store::{
-    End, ErasedLeaseStore, ErasedScopeStore, Lease, LeaseId, LeaseStore, PushOptions, PushReceipt,
-    ScopeStore, Store, Take, Target,
+    End, ErasedLeaseStore, ErasedScopeStore, HeldLeases, Lease, LeaseId, LeaseStore, PushOptions,
+    PushReceipt, ScopeStore, Store, Take, Target,
 };
 use tower_flash::{ClientId, Message, Scope, StoreError};
 use tower_flash_testkit::contract::Fixture;
 use tower_flash_testkit::store_contract_tests;
 
-/// One client's messages: the queue, the leases (oldest first) and when it all expires.
+/// One client's messages: the queue, the leases (tower-flash's bookkeeping for stores that
+/// keep them in memory) and when it all expires.
 #[derive(Default)]
 struct Client {
     queue: Vec<Message>,
-    leases: Vec<(LeaseId, u64, Vec<Message>)>,
+    leases: HeldLeases,
     expires_at: u64,
 }
 
@@ -116,29 +117,12 @@ impl LeaseStore for MapStore {
             return Ok(Vec::new());
         };
         // Leases that ended go back first, the oldest ending up in front.
-        let (ended, live): (Vec<_>, Vec<_>) = std::mem::take(&mut client.leases)
-            .into_iter()
-            .partition(|(_, until, _)| *until <= take.now);
-        client.leases = live;
-        for (_, _, messages) in ended.into_iter().rev() {
-            client.queue.splice(0..0, messages);
-        }
+        let ended = client.leases.reclaim_ended(take.now);
+        client.queue.splice(0..0, ended);
         let (taken, kept): (Vec<_>, Vec<_>) = client.queue.drain(..).partition(|m| take.selects(m));
         client.queue = kept;
         if !taken.is_empty() {
-            match client
-                .leases
-                .iter_mut()
-                .find(|(held, _, _)| *held == lease.id)
-            {
-                Some((_, _, held)) => held.extend(taken.iter().cloned()),
-                None => {
-                    client
-                        .leases
-                        .push((lease.id.clone(), lease.until, taken.clone()));
-                    client.leases.sort_by(|a, b| a.0.cmp(&b.0));
-                }
-            }
+            client.leases.hold(lease, taken.clone());
             let ends = lease.until.max(take.now) + ms(lease.ttl);
             client.expires_at = client.expires_at.max(ends);
         }
@@ -150,9 +134,7 @@ impl LeaseStore for MapStore {
         let Some(client) = map.get_mut(id) else {
             return Ok(false);
         };
-        let before = client.leases.len();
-        client.leases.retain(|(held, _, _)| held != lease);
-        Ok(client.leases.len() < before)
+        Ok(client.leases.release(lease).is_some())
     }
 
     async fn give_back(
@@ -167,25 +149,7 @@ impl LeaseStore for MapStore {
         let Some(client) = map.get_mut(id) else {
             return Ok(0);
         };
-        let Some(i) = client.leases.iter().position(|(held, _, _)| held == lease) else {
-            return Ok(0);
-        };
-        let back: Vec<Message> = match only {
-            None => client.leases.remove(i).2,
-            Some(only) => {
-                let held = &mut client.leases[i].2;
-                let back: Vec<Message> = only
-                    .iter()
-                    .filter(|m| held.iter().any(|h| h.id() == m.id()))
-                    .cloned()
-                    .collect();
-                held.retain(|h| !back.iter().any(|m| m.id() == h.id()));
-                if held.is_empty() {
-                    client.leases.remove(i);
-                }
-                back
-            }
-        };
+        let back = client.leases.give_back(lease, only);
         let n = back.len();
         client.queue.splice(0..0, back);
         trim(client, options.max_messages);

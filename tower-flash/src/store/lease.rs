@@ -68,6 +68,110 @@ impl Default for LeaseId {
     }
 }
 
+/// The leases of one client, for a store that keeps them in its own memory (the memory
+/// store does; a store on a server keeps them there, as the Redis store's scripts do): the
+/// bookkeeping [`LeaseStore`] needs, with its rules written once. Oldest lease first.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_flash::store::{HeldLeases, Lease, LeaseId};
+/// use tower_flash::{Level, Message};
+///
+/// let mut leases = HeldLeases::default();
+/// let lease = Lease::new(LeaseId::at(1_000), 31_000, Duration::from_secs(60));
+/// leases.hold(&lease, vec![Message::new(Level::Info, "a"), Message::new(Level::Info, "b")]);
+/// // Give back "b" alone (a request that re-scoped it, say): "a" stays held.
+/// let b: Vec<Message> = leases.messages().skip(1).cloned().collect();
+/// assert_eq!(leases.give_back(&lease.id, Some(&b)).len(), 1);
+/// assert_eq!(leases.give_back(&lease.id, Some(&b)).len(), 0, "given back once");
+/// // Nobody confirmed in time: the next leased take reclaims "a".
+/// assert_eq!(leases.reclaim_ended(31_000)[0].text(), "a");
+/// assert!(leases.is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct HeldLeases {
+    /// Sorted by [`LeaseId`], which sorts by age.
+    held: Vec<Held>,
+}
+
+#[derive(Clone, Debug)]
+struct Held {
+    id: LeaseId,
+    until: u64,
+    messages: Vec<Message>,
+}
+
+impl HeldLeases {
+    /// Whether no lease is held.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Every held message, oldest lease first (for a store's size accounting).
+    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+        self.held.iter().flat_map(|l| &l.messages)
+    }
+
+    /// Ends every lease whose `until` passed by `now`; returns their messages, oldest lease
+    /// first, to put back at the front of the queue in that order.
+    pub fn reclaim_ended(&mut self, now: u64) -> Vec<Message> {
+        let (ended, live) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition::<Vec<Held>, _>(|l| l.until <= now);
+        self.held = live;
+        ended.into_iter().flat_map(|l| l.messages).collect()
+    }
+
+    /// Holds `taken` under `lease`: a new lease, or more of the same request's lease.
+    pub fn hold(&mut self, lease: &Lease, taken: Vec<Message>) {
+        match self.held.binary_search_by(|l| l.id.cmp(&lease.id)) {
+            Ok(i) => self.held[i].messages.extend(taken),
+            Err(i) => self.held.insert(
+                i,
+                Held {
+                    id: lease.id.clone(),
+                    until: lease.until,
+                    messages: taken,
+                },
+            ),
+        }
+    }
+
+    /// Confirms `lease`: its messages, delivered and gone; `None` if it is not held.
+    pub fn release(&mut self, lease: &LeaseId) -> Option<Vec<Message>> {
+        let i = self.position(lease)?;
+        Some(self.held.remove(i).messages)
+    }
+
+    /// What [`LeaseStore::give_back`] puts back at the front of the queue, in order:
+    /// everything `lease` holds, or with `only`, those of `only` it still holds (matched by
+    /// [`Message::id`], as given in `only`, in its order), the rest staying held. A lease
+    /// left empty ends. Nothing when `lease` is not held.
+    pub fn give_back(&mut self, lease: &LeaseId, only: Option<&[Message]>) -> Vec<Message> {
+        let Some(i) = self.position(lease) else {
+            return Vec::new();
+        };
+        let Some(only) = only else {
+            return self.held.remove(i).messages;
+        };
+        let held = &mut self.held[i].messages;
+        let back: Vec<Message> = only
+            .iter()
+            .filter(|m| held.iter().any(|h| h.id() == m.id()))
+            .cloned()
+            .collect();
+        held.retain(|h| !back.iter().any(|m| m.id() == h.id()));
+        if held.is_empty() {
+            self.held.remove(i);
+        }
+        back
+    }
+
+    fn position(&self, lease: &LeaseId) -> Option<usize> {
+        self.held.iter().position(|l| &l.id == lease)
+    }
+}
+
 /// Delivery confirmation's capability: taken messages move into a [`Lease`] instead of
 /// being deleted, and the response's fate confirms or gives them back.
 ///

@@ -97,7 +97,7 @@ pub(crate) mod redis;
 mod scope;
 
 pub(crate) use self::dynamic::{DynStore, OwnedTake};
-pub use self::lease::{ErasedLeaseStore, Lease, LeaseId, LeaseStore};
+pub use self::lease::{ErasedLeaseStore, HeldLeases, Lease, LeaseId, LeaseStore};
 pub(crate) use self::query::parse_query;
 pub use self::scope::{ErasedScopeStore, ScopeStore, Target};
 

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::{
-    End, ErasedLeaseStore, ErasedScopeStore, Lease, LeaseId, LeaseStore, MAX_TTL, PushOptions,
-    PushReceipt, ScopeStore, Store, Take, Target,
+    End, ErasedLeaseStore, ErasedScopeStore, HeldLeases, Lease, LeaseId, LeaseStore, MAX_TTL,
+    PushOptions, PushReceipt, ScopeStore, Store, Take, Target,
 };
 use crate::error::StoreError;
 use crate::id::ClientId;
@@ -75,18 +75,11 @@ struct Shard {
 struct Queue {
     messages: VecDeque<Message>,
     /// Leased messages, oldest lease first.
-    leases: Vec<Leased>,
+    leases: HeldLeases,
     /// Bytes of queued and leased messages plus overhead.
     bytes: usize,
     /// ms since the Unix epoch.
     expires_at: u64,
-}
-
-#[derive(Debug)]
-struct Leased {
-    id: LeaseId,
-    until: u64,
-    messages: Vec<Message>,
 }
 
 impl Queue {
@@ -103,13 +96,8 @@ impl Queue {
 
     /// Gives back every lease that ended by `now`, oldest lease ending up first.
     fn reclaim_expired(&mut self, now: u64) {
-        let (expired, live): (Vec<Leased>, Vec<Leased>) = std::mem::take(&mut self.leases)
-            .into_iter()
-            .partition(|l| l.until <= now);
-        self.leases = live;
-        for lease in expired.into_iter().rev() {
-            self.prepend(lease.messages);
-        }
+        let ended = self.leases.reclaim_ended(now);
+        self.prepend(ended);
     }
 }
 
@@ -202,7 +190,7 @@ impl MemoryStore {
         shard.bytes += needed;
         let queue = shard.clients.entry(id.clone()).or_insert_with(|| Queue {
             messages: VecDeque::new(),
-            leases: Vec::new(),
+            leases: HeldLeases::default(),
             bytes: CLIENT_OVERHEAD,
             expires_at: now,
         });
@@ -295,17 +283,7 @@ fn hold(queue: &mut Queue, lease: &Lease, messages: Vec<Message>, now: u64) {
     let lease_left = Duration::from_millis(lease.until.saturating_sub(now));
     let ends = expiry(now, lease_left.min(MAX_TTL) + lease.ttl.min(MAX_TTL));
     queue.expires_at = queue.expires_at.max(ends);
-    match queue.leases.iter_mut().find(|l| l.id == lease.id) {
-        Some(held) => held.messages.extend(messages),
-        None => {
-            queue.leases.push(Leased {
-                id: lease.id.clone(),
-                until: lease.until,
-                messages,
-            });
-            queue.leases.sort_by(|a, b| a.id.cmp(&b.id));
-        }
-    }
+    queue.leases.hold(lease, messages);
 }
 
 impl Shard {
@@ -339,8 +317,7 @@ impl Shard {
             if let Some(queue) = self.clients.remove(&id) {
                 self.bytes -= queue.bytes;
                 clients += 1;
-                messages += queue.messages.len()
-                    + queue.leases.iter().map(|l| l.messages.len()).sum::<usize>();
+                messages += queue.messages.len() + queue.leases.messages().count();
             }
         }
         crate::telemetry::evicted(clients, messages);
@@ -428,14 +405,9 @@ impl LeaseStore for MemoryStore {
     async fn release(&self, id: &ClientId, lease: &LeaseId) -> Result<bool, StoreError> {
         // A held lease keeps its client alive past the lease's end (see `hold`): the
         // confirmation needs no time.
-        let released = self.with_queue(id, None, |queue| {
-            match queue.leases.iter().position(|l| &l.id == lease) {
-                Some(i) => {
-                    let held = queue.leases.remove(i);
-                    (true, held.messages.iter().map(message_bytes).sum())
-                }
-                None => (false, 0),
-            }
+        let released = self.with_queue(id, None, |queue| match queue.leases.release(lease) {
+            Some(held) => (true, held.iter().map(message_bytes).sum()),
+            None => (false, 0),
         });
         Ok(released.unwrap_or(false))
     }
@@ -449,25 +421,10 @@ impl LeaseStore for MemoryStore {
         now: u64,
     ) -> Result<usize, StoreError> {
         let given = self.with_queue(id, Some(now), |queue| {
-            let Some(i) = queue.leases.iter().position(|l| &l.id == lease) else {
+            let back = queue.leases.give_back(lease, only);
+            if back.is_empty() {
                 return (0, 0);
-            };
-            let back = match only {
-                None => queue.leases.remove(i).messages,
-                Some(only) => {
-                    let held = &mut queue.leases[i].messages;
-                    let back: Vec<Message> = only
-                        .iter()
-                        .filter(|m| held.iter().any(|h| h.id() == m.id()))
-                        .cloned()
-                        .collect();
-                    held.retain(|h| !back.iter().any(|m| m.id() == h.id()));
-                    if held.is_empty() {
-                        queue.leases.remove(i);
-                    }
-                    back
-                }
-            };
+            }
             let n = back.len();
             queue.prepend(back);
             let mut freed = 0;
