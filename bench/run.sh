@@ -32,7 +32,7 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 # The peer is its own cargo project (its own Cargo.lock), outside the workspace: CI never
 # builds actix.
 peer_target="${CARGO_TARGET_DIR:-target}/peer"
-cargo build --release --manifest-path bench/peer-actix/Cargo.toml --target-dir "$peer_target"
+cargo build --release --locked --manifest-path bench/peer-actix/Cargo.toml --target-dir "$peer_target"
 peer_bin="$peer_target/release/peer-actix"
 
 work=$(mktemp -d)
