@@ -2,7 +2,8 @@
 # The benchmark suite: builds in release mode, starts a throwaway Redis and the benchmark
 # server, runs every scenario on the memory store and on Redis, on axum and on actix-web,
 # with the load generator on another core, then the same scenarios on the floor
-# (bench/src/floor.rs: the same routes in bare axum over the fewest redis-rs calls) and on
+# (bench/floor: the same routes in bare axum over the fewest Redis calls, on redis-rs with
+# several settings and on fred) and on
 # the peer (bench/peer-actix: actix-web-flash-messages on actix-session's Redis store), with
 # the server's and Redis's CPU and Redis's commands per request; measures Redis's round
 # trips per cycle and memory per message, and writes BENCHMARKS.md with its chart
@@ -33,11 +34,11 @@ bin="${CARGO_TARGET_DIR:-target}/release"
 # The peer is its own cargo project (its own Cargo.lock), outside the workspace: CI never
 # builds actix.
 peer_target="${CARGO_TARGET_DIR:-target}/peer"
-cargo build --release --manifest-path bench/peer-actix/Cargo.toml --target-dir "$peer_target"
+cargo build --release --locked --manifest-path bench/peer-actix/Cargo.toml --target-dir "$peer_target"
 peer_bin="$peer_target/release/peer-actix"
 # The floor on fred (bench/floor-fred): also its own project, so that CI never builds fred.
 fred_target="${CARGO_TARGET_DIR:-target}/floor-fred"
-cargo build --release --manifest-path bench/floor-fred/Cargo.toml --target-dir "$fred_target"
+cargo build --release --locked --manifest-path bench/floor-fred/Cargo.toml --target-dir "$fred_target"
 fred_bin="$fred_target/release/floor-fred"
 
 work=$(mktemp -d)

@@ -494,6 +494,10 @@ fn draw(r: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         RGBColor(52, 101, 164),
         RGBColor(204, 0, 0),
         RGBColor(78, 154, 6),
+        // The floor and the peer (issue 15), then the cluster: one color a label.
+        RGBColor(117, 80, 123),
+        RGBColor(193, 125, 17),
+        RGBColor(85, 87, 83),
     ];
     type Metric = fn(&Outcome) -> f64;
     let throughput: Metric = |o| o.rps;
