@@ -5,7 +5,13 @@
 //!
 //! ```text
 //! floor-fred --addr 127.0.0.1:8080   REDIS_URL=redis://…|redis+unix://…
+//! floor-fred --cycles N              REDIS_URL=…
 //! ```
+//!
+//! `--cycles N` serves nothing: it runs N of the floor's cycles (a push, then a pop) one
+//! after another on a single-threaded runtime and exits, for counting the client's
+//! instructions per cycle under callgrind as `bench/examples/hot_path.rs floor` does for
+//! redis-rs: (total at N = 6,000 − total at N = 1,000) / 5,000.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -59,19 +65,30 @@ async fn connect(url: &str) -> Result<Fred, Error> {
     Ok(Fred(client))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+enum Mode {
+    Serve(SocketAddr),
+    Cycles(usize),
+}
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr: SocketAddr = match args.as_slice() {
+    let mode = match args.as_slice() {
         [flag, addr] if flag == "--addr" => match addr.parse() {
-            Ok(addr) => addr,
+            Ok(addr) => Mode::Serve(addr),
             Err(_) => {
                 eprintln!("floor-fred: --addr {addr} is not HOST:PORT");
                 return ExitCode::from(2);
             }
         },
+        [flag, n] if flag == "--cycles" => match n.parse() {
+            Ok(n) => Mode::Cycles(n),
+            Err(_) => {
+                eprintln!("floor-fred: --cycles {n} is not a count");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
-            eprintln!("usage: REDIS_URL=… floor-fred --addr HOST:PORT");
+            eprintln!("usage: REDIS_URL=… floor-fred --addr HOST:PORT | --cycles N");
             return ExitCode::from(2);
         }
     };
@@ -79,12 +96,35 @@ async fn main() -> ExitCode {
         eprintln!("floor-fred: REDIS_URL is required");
         return ExitCode::from(2);
     };
-    let backend = match connect(&url).await {
+    let runtime = match mode {
+        Mode::Serve(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        Mode::Cycles(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("floor-fred: no runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(mode, &url))
+}
+
+async fn run(mode: Mode, url: &str) -> ExitCode {
+    let backend = match connect(url).await {
         Ok(backend) => backend,
         Err(error) => {
             eprintln!("floor-fred: cannot connect to Redis: {error}");
             return ExitCode::FAILURE;
         }
+    };
+    let addr = match mode {
+        Mode::Serve(addr) => addr,
+        Mode::Cycles(n) => return cycles(&backend, n).await,
     };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -100,5 +140,30 @@ async fn main() -> ExitCode {
             eprintln!("floor-fred: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `n` of the floor's cycles on one key, one after another.
+async fn cycles(backend: &Fred, n: usize) -> ExitCode {
+    let key = "floor:{0123456789abcdef0123456789abcdef}";
+    let mut delivered = 0;
+    for _ in 0..n {
+        let pushed = backend
+            .push_back(
+                key.to_owned(),
+                "info|Your changes were saved.".to_owned(),
+                86_400_000,
+            )
+            .await;
+        let taken = backend.pop(key.to_owned(), 100_000).await;
+        if pushed.is_ok() {
+            delivered += taken.map_or(0, |t| t.len());
+        }
+    }
+    println!("{n} cycles, {delivered} messages delivered");
+    if delivered == n {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
