@@ -64,7 +64,7 @@ struct Stop(actix_web::dev::ServerHandle);
 impl Drop for Stop {
     fn drop(&mut self) {
         // The command is sent at once; nobody needs to wait for the stop.
-        drop(self.0.stop(false));
+        let _sent = self.0.stop(false);
     }
 }
 
