@@ -10,8 +10,8 @@ use tower_flash::store::{Lease, LeaseId, Take, Target};
 use tower_flash::store::{LeaseStore, ScopeStore, Store};
 use tower_flash::{ClientId, Level, Message, Scope};
 
-use super::{Fixture, browser, info, layer, opts, texts};
-use crate::harness::{Calls, Client, Via, app, body_result, failing_body, now};
+use super::{Fixture, browser, browser_over_a_connection, info, layer, opts, texts};
+use crate::harness::{BodyFailed, Calls, Client, TestApp, Via, body_result, failing_body, now};
 
 fn lease(until_from_now_ms: i64) -> Lease {
     let now = now_ms();
@@ -270,8 +270,8 @@ pub async fn store_rescope_carries_bound_messages_on<F: Fixture>(fx: &F) {
 
 // ----- delivery confirmation, through requests -----
 
-fn confirming<F: Fixture>(fx: &F) -> axum::Router {
-    app(layer(fx).confirm_delivery())
+fn confirming<F: Fixture>(fx: &F) -> TestApp {
+    TestApp::new(layer(fx).confirm_delivery())
 }
 
 async fn seed(client: &Client, texts: &'static [&'static str]) {
@@ -282,7 +282,7 @@ async fn seed(client: &Client, texts: &'static [&'static str]) {
 
 /// What a failing view does to the messages it took, per mode.
 pub async fn default_mode_a_failing_view_consumes_its_messages<F: Fixture>(fx: &F) {
-    let client = browser(fx, &app(layer(fx))).await;
+    let client = browser(fx, &TestApp::new(layer(fx))).await;
     seed(&client, &["a"]).await;
     let res = client
         .respond_at("/read", |flash| async move {
@@ -342,6 +342,29 @@ pub async fn confirmed_messages_come_back_after_a_panic<F: Fixture>(fx: &F) {
     assert_eq!(eventually_texts(&client).await, ["c"]);
 }
 
+/// A handler that panics after taking its messages, with nothing to catch the panic: the
+/// server drops the connection (axum's and actix-web's alike; no framework answers for it),
+/// and the messages come back. Always over a real connection: in process the panic would
+/// unwind into the test. The panic-catching layer's placement is the axum-only case above.
+pub async fn confirmed_messages_come_back_after_a_panic_that_drops_the_connection<F: Fixture>(
+    fx: &F,
+) {
+    let client = browser_over_a_connection(fx, &confirming(fx)).await;
+    seed(&client, &["a", "b"]).await;
+    let res = client
+        .respond_at("/read", |flash| async move {
+            panicking_view(flash).await.into_response()
+        })
+        .await;
+    assert!(
+        res.extensions().get::<BodyFailed>().is_some() || res.status().is_server_error(),
+        "no successful answer: {:?}",
+        res.status()
+    );
+    assert_eq!(eventually_texts(&client).await, ["a", "b"]);
+    assert!(client.take_texts().await.is_empty(), "back once");
+}
+
 fn get(path: &str) -> http::Request<axum::body::Body> {
     http::Request::get(path)
         .body(axum::body::Body::empty())
@@ -350,25 +373,17 @@ fn get(path: &str) -> http::Request<axum::body::Body> {
 
 /// A real listener; the client reads the start of an endless body, then hangs up.
 pub async fn confirmed_messages_come_back_when_the_client_disconnects_mid_body<F: Fixture>(fx: &F) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
 
-    let router = confirming(fx);
-    let client = browser(fx, &router).await;
+    let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a", "b"]).await;
-    let cookie = client.cookie().unwrap();
-    let endless = axum::Router::new()
-        .fallback(|flash: tower_flash::Flash| async move {
+    let mut raw = client
+        .raw_request("GET", "/read", "", |flash| async move {
             assert_eq!(flash.take_all().await.len(), 2);
             axum::response::Response::new(axum::body::Body::new(crate::harness::Endless::new()))
         })
-        .layer(layer(fx).confirm_delivery());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, endless).await });
-
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET /read HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n");
-    conn.write_all(request.as_bytes()).await.unwrap();
+        .await;
+    let conn = &mut raw.conn;
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
     while !String::from_utf8_lossy(&seen).contains("chunk") {
@@ -380,9 +395,8 @@ pub async fn confirmed_messages_come_back_when_the_client_disconnects_mid_body<F
         seen.extend_from_slice(&buf[..n]);
     }
     assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"));
-    drop(conn);
+    drop(raw);
     assert_eq!(eventually_texts(&client).await, ["a", "b"]);
-    server.abort();
 }
 
 /// The give-back of a dropped handle runs in the background: poll for it briefly.
@@ -470,45 +484,34 @@ pub async fn confirmed_clear_deletes_leased_messages<F: Fixture>(fx: &F) {
     assert!(client.take_texts().await.is_empty());
 }
 
-/// Serves `router` on a loopback port until the returned task is aborted.
-async fn serve(router: axum::Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    (addr, server)
-}
+/// Reads the whole response of a raw request sent with `Connection: close`, as text.
+async fn whole_response(mut raw: crate::harness::RawConnection) -> String {
+    use tokio::io::AsyncReadExt;
 
-/// One request on its own connection, `Connection: close`; the whole response as text.
-async fn raw_request(addr: std::net::SocketAddr, method: &str, cookie: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} /read HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-    );
-    conn.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), conn.read_to_string(&mut response))
-        .await
-        .expect("the response ended")
-        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        raw.conn.read_to_string(&mut response),
+    )
+    .await
+    .expect("the response ended")
+    .unwrap();
     response
 }
+
+const CLOSE: &str = "Connection: close\r\n";
 
 /// On a real listener with a `Content-Length` body: the server stops polling the body once
 /// it has its length, and the delivery must still be confirmed.
 pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx: &F) {
     let client = browser(fx, &confirming(fx)).await;
     seed(&client, &["a", "b"]).await;
-    let page = axum::Router::new()
-        .fallback(
-            |flash: tower_flash::Flash| async move { flash.take_all().await.texts().join(",") },
-        )
-        .layer(layer(fx).confirm_delivery());
-    let (addr, server) = serve(page).await;
-    let response = raw_request(addr, "GET", &client.cookie().unwrap()).await;
+    let raw = client
+        .raw_request("GET", "/read", CLOSE, |flash| async move {
+            flash.take_all().await.texts().join(",").into_response()
+        })
+        .await;
+    let response = whole_response(raw).await;
     assert!(response.contains("content-length: 3"), "{response}");
     assert!(response.ends_with("a,b"), "{response}");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -516,23 +519,21 @@ pub async fn confirmed_messages_are_confirmed_on_a_real_listener<F: Fixture>(fx:
         client.take_texts().await.is_empty(),
         "confirmed: not shown again"
     );
-    server.abort();
 }
 
 /// Responses without a body (a 204, a `HEAD`): servers drop the body unread, so delivery is
 /// confirmed with the head, not given back.
 pub async fn confirmed_messages_are_confirmed_by_bodiless_responses<F: Fixture>(fx: &F) {
     let client = browser(fx, &confirming(fx)).await;
-    let page = axum::Router::new()
-        .fallback(|flash: tower_flash::Flash| async move {
-            assert!(!flash.take_all().await.is_empty());
-            StatusCode::NO_CONTENT
-        })
-        .layer(layer(fx).confirm_delivery());
-    let (addr, server) = serve(page).await;
     for method in ["GET", "HEAD"] {
         seed(&client, &["a"]).await;
-        let response = raw_request(addr, method, &client.cookie().unwrap()).await;
+        let raw = client
+            .raw_request(method, "/read", CLOSE, |flash| async move {
+                assert!(!flash.take_all().await.is_empty());
+                StatusCode::NO_CONTENT.into_response()
+            })
+            .await;
+        let response = whole_response(raw).await;
         assert!(response.starts_with("HTTP/1.1 204"), "{method}: {response}");
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
@@ -540,11 +541,15 @@ pub async fn confirmed_messages_are_confirmed_by_bodiless_responses<F: Fixture>(
             "{method}: confirmed, not given back"
         );
     }
-    server.abort();
+}
 
-    // hyper polls such bodies anyway; a server that drops them unread must not give the
-    // messages back either.
+/// hyper polls bodiless responses' bodies anyway; a server that drops them unread must not
+/// give the messages back either. About the tower service itself, called in process: axum
+/// only (the actix adapter decides by the body's size, not by polling it).
+pub async fn confirmed_bodiless_responses_dropped_unread_are_confirmed<F: Fixture>(fx: &F) {
     use tower::ServiceExt;
+
+    let client = browser(fx, &confirming(fx)).await;
     let page = axum::Router::new()
         .fallback(|flash: tower_flash::Flash| async move {
             assert!(!flash.take_all().await.is_empty());
@@ -572,7 +577,7 @@ pub async fn confirmed_messages_are_confirmed_by_bodiless_responses<F: Fixture>(
 pub async fn confirmed_messages_abandoned_by_a_dead_process_come_back<F: Fixture>(fx: &F) {
     let client = browser(
         fx,
-        &app(layer(fx).lease_timeout(Duration::from_millis(200))),
+        &TestApp::new(layer(fx).lease_timeout(Duration::from_millis(200))),
     )
     .await;
     seed(&client, &["a"]).await;
@@ -598,8 +603,8 @@ pub async fn confirmed_messages_abandoned_by_a_dead_process_come_back<F: Fixture
 
 // ----- redirect scoping, through requests -----
 
-fn scoping<F: Fixture>(fx: &F) -> axum::Router {
-    app(layer(fx).scope_to_redirects())
+fn scoping<F: Fixture>(fx: &F) -> TestApp {
+    TestApp::new(layer(fx).scope_to_redirects())
 }
 
 async fn post_and_redirect(client: &Client, text: &'static str, to: &'static str) {
@@ -668,7 +673,7 @@ pub async fn scoped_messages_of_interleaved_tabs_stay_apart<F: Fixture>(fx: &F) 
 pub async fn scoped_messages_fall_back_to_any_path<F: Fixture>(fx: &F) {
     let client = browser(
         fx,
-        &app(layer(fx).scope_fallback(Duration::from_millis(200))),
+        &TestApp::new(layer(fx).scope_fallback(Duration::from_millis(200))),
     )
     .await;
     post_and_redirect(&client, "late", "/never-visited").await;
@@ -715,10 +720,10 @@ pub const LOCATION_CASES: &[(&str, &str, Option<&str>)] = &[
 /// Every row of [`LOCATION_CASES`] through a real request: bound messages hide from another
 /// path and reach the bound one; unscoped ones reach any path.
 pub async fn scoping_resolves_locations_as_browsers_do<F: Fixture>(fx: &F) {
-    let app = scoping(fx);
+    let browsers = browser(fx, &scoping(fx)).await;
     let mut wrong = Vec::new();
     for &(from, location, bound) in LOCATION_CASES {
-        let client = Client::new(&app);
+        let client = browsers.fresh();
         let req = http::Request::get(from)
             .header(http::header::HOST, "same.host")
             .body(axum::body::Body::empty())
@@ -797,7 +802,7 @@ pub async fn scoping_under_nest_compares_full_paths<F: Fixture>(fx: &F) {
 // ----- per-message expiry -----
 
 pub async fn expired_messages_are_never_delivered<F: Fixture>(fx: &F) {
-    let client = browser(fx, &app(layer(fx))).await;
+    let client = browser(fx, &TestApp::new(layer(fx))).await;
     client
         .run(|flash| async move {
             flash

@@ -10,8 +10,8 @@ use tower_flash::store::{Lease, LeaseId, Take};
 use tower_flash::store::{LeaseStore, PushOptions, Store};
 use tower_flash::{Flash, Message};
 
-use super::{Fixture, browser, info, layer, texts};
-use crate::harness::{Calls, Client, TwoChunks, app, body_result, failing_body};
+use super::{Fixture, browser, browser_over_a_connection, info, layer, texts};
+use crate::harness::{Calls, Client, TestApp, TwoChunks, body_result, failing_body};
 
 async fn seed(client: &Client, batch: &'static [&'static str]) {
     client
@@ -51,7 +51,7 @@ pub async fn regression_responses_sent_whole_confirm_their_delivery<F: Fixture>(
             res
         }),
     ];
-    let client = Client::over_http(&app(layer(fx).confirm_delivery())).await;
+    let client = browser_over_a_connection(fx, &TestApp::new(layer(fx).confirm_delivery())).await;
     for (name, respond) in cases {
         seed(&client, &["a", "b"]).await;
         let res = client
@@ -71,7 +71,7 @@ pub async fn regression_responses_sent_whole_confirm_their_delivery<F: Fixture>(
 /// Defect 2: with confirmed delivery, `keep()` and the lease both put the messages back
 /// when the response fails afterwards (a broken body, a rebind then a 5xx): `a,b,a,b`.
 pub async fn regression_keep_under_confirmation_puts_messages_back_once<F: Fixture>(fx: &F) {
-    let client = browser(fx, &app(layer(fx).confirm_delivery())).await;
+    let client = browser(fx, &TestApp::new(layer(fx).confirm_delivery())).await;
 
     seed(&client, &["a", "b"]).await;
     let res = client
@@ -122,29 +122,25 @@ pub async fn regression_keep_under_confirmation_puts_messages_back_once<F: Fixtu
 pub async fn regression_keep_then_a_client_that_hangs_up_puts_messages_back_once<F: Fixture>(
     fx: &F,
 ) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
 
-    let client = browser(fx, &app(layer(fx).confirm_delivery())).await;
+    let client = browser(fx, &TestApp::new(layer(fx).confirm_delivery())).await;
     seed(&client, &["a", "b"]).await;
-    let cookie = client.cookie().unwrap();
-    let endless = axum::Router::new()
-        .fallback(|flash: Flash| async move {
+    let mut raw = client
+        .raw_request("GET", "/read", "", |flash: Flash| async move {
             assert_eq!(flash.take_all().await.len(), 2);
             flash.keep();
             Response::new(Body::new(crate::harness::Endless::new()))
         })
-        .layer(layer(fx).confirm_delivery());
-    let server = crate::harness::Server::start(&endless).await;
-    let mut conn = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-    let request = format!("GET /read HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n");
-    conn.write_all(request.as_bytes()).await.unwrap();
+        .await;
+    let conn = &mut raw.conn;
     let mut buf = [0u8; 256];
     let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
         .await
         .expect("the body started")
         .unwrap();
     assert!(n > 0);
-    drop(conn);
+    drop(raw);
     assert_eq!(settled_texts(&client).await, ["a", "b"]);
     assert!(client.take_texts().await.is_empty());
 }
@@ -157,7 +153,7 @@ pub async fn regression_kept_messages_follow_the_next_redirect<F: Fixture>(fx: &
         if confirmed {
             flash_layer = flash_layer.confirm_delivery();
         }
-        let client = browser(fx, &app(flash_layer)).await;
+        let client = browser(fx, &TestApp::new(flash_layer)).await;
         client
             .respond_at("/a", |flash| async move {
                 flash.info("saved").unwrap();
@@ -215,7 +211,7 @@ pub async fn regression_durations_past_any_range_are_clamped<F: Fixture>(fx: &F)
         .ttl(Duration::MAX)
         .lease_timeout(Duration::MAX)
         .scope_fallback(Duration::MAX);
-    let client = browser(fx, &app(endless)).await;
+    let client = browser(fx, &TestApp::new(endless)).await;
     seed(&client, &["a"]).await;
     assert_eq!(client.take_texts().await, ["a"]);
     let store = fx.store();
@@ -236,7 +232,7 @@ pub async fn regression_deeply_nested_data_is_refused_or_delivered_never_dropped
         (0..depth).fold(serde_json::json!(1), |inner, _| serde_json::json!([inner]))
     }
     let limit = tower_flash::MAX_DATA_DEPTH;
-    let client = browser(fx, &app(layer(fx))).await;
+    let client = browser(fx, &TestApp::new(layer(fx))).await;
     let (deep, at_limit) = client
         .run(move |flash| async move {
             let deep = flash.push_message(info("deep").with_data(nested(limit + 1)));
@@ -285,7 +281,7 @@ pub async fn htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_
     let flash_layer = layer(fx)
         .confirm_delivery()
         .deliver_to_htmx(tower_flash::HtmxDelivery::default());
-    let client = browser(fx, &app(flash_layer)).await;
+    let client = browser(fx, &TestApp::new(flash_layer)).await;
     let htmx = |respond: fn() -> Response| {
         let req = http::Request::get("/fragment")
             .header("hx-request", "true")

@@ -17,12 +17,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use tower_flash::store::Take;
 use tower_flash::store::{LeaseStore, PushOptions, ScopeStore, Store};
 use tower_flash::{ClientId, Error, FlashLayer, Kind, Level, MemoryStore, Message};
 
-use crate::harness::{Calls, Client, Via, app, key, now};
+use crate::harness::{Calls, Client, Frontend, TestApp, Via, key, now};
 
 mod delivery;
 mod edges;
@@ -41,6 +40,10 @@ pub trait Fixture: Send + Sync + 'static {
     /// How the cases' clients reach the app: in process unless wrapped in [`OverHttp`].
     fn via(&self) -> Via {
         Via::Oneshot
+    }
+    /// The framework that serves the app under [`Via::Framework`] ([`OnFramework`]).
+    fn frontend(&self) -> Option<Arc<dyn Frontend>> {
+        None
     }
 }
 
@@ -63,9 +66,52 @@ impl<F: Fixture> Fixture for OverHttp<F> {
     }
 }
 
+/// A fixture whose request-level cases run on another framework: its real server, through
+/// its adapter, serves the app ([`Frontend`]), and a real HTTP client talks to it.
+pub struct OnFramework<F> {
+    fixture: F,
+    frontend: Arc<dyn Frontend>,
+}
+
+impl<F: Fixture> OnFramework<F> {
+    pub async fn wrap(
+        frontend: impl Frontend,
+        fixture: impl std::future::Future<Output = F>,
+    ) -> Self {
+        OnFramework {
+            fixture: fixture.await,
+            frontend: Arc::new(frontend),
+        }
+    }
+}
+
+impl<F: Fixture> Fixture for OnFramework<F> {
+    type Store = F::Store;
+    fn store(&self) -> F::Store {
+        self.fixture.store()
+    }
+    fn via(&self) -> Via {
+        Via::Framework
+    }
+    fn frontend(&self) -> Option<Arc<dyn Frontend>> {
+        Some(self.frontend.clone())
+    }
+}
+
 /// A browser for `app`, reaching it the way the fixture says.
-pub async fn browser<F: Fixture>(fx: &F, app: &Router) -> Client {
-    Client::via(fx.via(), app).await
+pub async fn browser<F: Fixture>(fx: &F, app: &TestApp) -> Client {
+    Client::for_test_app(fx.via(), fx.frontend(), app).await
+}
+
+/// A browser for `app` that always crosses a real connection: through the fixture's
+/// framework, or else a real axum listener (for cases about what a server does with a
+/// response, even in the in-process run).
+pub async fn browser_over_a_connection<F: Fixture>(fx: &F, app: &TestApp) -> Client {
+    let via = match fx.via() {
+        Via::Oneshot => Via::Http,
+        via => via,
+    };
+    Client::for_test_app(via, fx.frontend(), app).await
 }
 
 impl Fixture for MemoryStore {
@@ -79,6 +125,12 @@ impl Fixture for MemoryStore {
 /// `store_contract_tests!(over_http <fixture>)` instantiates the request-level cases again,
 /// in a module `over_http`, through a real listener and a real HTTP client: what a server
 /// does with a response body (how much of it it polls) shows only there.
+///
+/// `store_contract_tests!(on_framework <frontend>, <fixture>)` instantiates, in a module
+/// `on_framework`, the request-level cases that do not need axum, with the app served by
+/// another framework's real server through its adapter (a [`Frontend`]) and a real HTTP
+/// client: one suite for every framework. (Wrap it in a module of your own to instantiate it
+/// for several stores.)
 #[macro_export]
 macro_rules! store_contract_tests {
     (over_http $fixture:expr) => {
@@ -87,8 +139,31 @@ macro_rules! store_contract_tests {
             $crate::store_contract_tests!(@request_level $crate::contract::OverHttp::wrap($fixture));
         }
     };
+    (on_framework $frontend:expr, $fixture:expr) => {
+        mod on_framework {
+            use super::*;
+            $crate::store_contract_tests!(@portable
+                $crate::contract::OnFramework::wrap($frontend, $fixture));
+            $crate::store_contract_tests!(@over_a_connection
+                $crate::contract::OnFramework::wrap($frontend, $fixture));
+        }
+    };
     // Cases that go through requests: they run in process and over HTTP.
     (@request_level $fixture:expr) => {
+        $crate::store_contract_tests!(@portable $fixture);
+        // The cases that need axum itself, so not `on_framework`: where a tower
+        // `CatchPanicLayer` sits (the portable promise is
+        // `confirmed_messages_come_back_after_a_panic_that_drops_the_connection`), the tower
+        // service's body dropped unread in process, and `Router::nest`.
+        $crate::store_contract_tests!(@cases $fixture;
+            confirmed_messages_come_back_after_a_panic,
+            confirmed_bodiless_responses_dropped_unread_are_confirmed,
+            scoping_under_nest_compares_full_paths
+        );
+    };
+    // Request-level cases written against the test app only (jobs run with the request's
+    // `Flash`), whichever framework serves it.
+    (@portable $fixture:expr) => {
         $crate::store_contract_tests!(@cases $fixture;
             push_returns_count_and_take_all_keeps_push_order,
             push_all_pushes_several_in_order_all_or_nothing,
@@ -111,7 +186,6 @@ macro_rules! store_contract_tests {
             race_through_requests_deliver_each_message_once,
             default_mode_a_failing_view_consumes_its_messages,
             confirmed_messages_come_back_after_a_5xx_in_order,
-            confirmed_messages_come_back_after_a_panic,
             confirmed_messages_come_back_after_a_body_error,
             confirmed_messages_come_back_when_the_client_disconnects_mid_body,
             confirmed_messages_are_gone_after_a_successful_read,
@@ -126,7 +200,6 @@ macro_rules! store_contract_tests {
             scoped_messages_fall_back_to_any_path,
             off_site_redirects_do_not_scope,
             scoping_resolves_locations_as_browsers_do,
-            scoping_under_nest_compares_full_paths,
             expired_messages_are_never_delivered,
             regression_keep_under_confirmation_puts_messages_back_once,
             regression_keep_then_a_client_that_hangs_up_puts_messages_back_once,
@@ -134,6 +207,14 @@ macro_rules! store_contract_tests {
             regression_durations_past_any_range_are_clamped,
             regression_deeply_nested_data_is_refused_or_delivered_never_dropped,
             htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_alone
+        );
+    };
+    // Cases that always cross a real connection (a real axum listener when the fixture is
+    // in process): once per store, and on every framework.
+    (@over_a_connection $fixture:expr) => {
+        $crate::store_contract_tests!(@cases $fixture;
+            regression_responses_sent_whole_confirm_their_delivery,
+            confirmed_messages_come_back_after_a_panic_that_drops_the_connection
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {
@@ -159,9 +240,9 @@ macro_rules! store_contract_tests {
             store_race_leased_takes_deliver_each_message_once,
             store_scoped_messages_reach_only_their_target,
             store_rescope_carries_bound_messages_on,
-            regression_responses_sent_whole_confirm_their_delivery,
             regression_leased_messages_outlive_a_ttl_shorter_than_the_lease
         );
+        $crate::store_contract_tests!(@over_a_connection $fixture);
         $crate::store_contract_tests!(@request_level $fixture);
     };
 }
@@ -170,8 +251,8 @@ fn layer<F: Fixture>(fx: &F) -> FlashLayer {
     FlashLayer::new(fx.store(), key()).secure(false)
 }
 
-fn router<F: Fixture>(fx: &F) -> Router {
-    app(layer(fx))
+fn plain<F: Fixture>(fx: &F) -> TestApp {
+    TestApp::new(layer(fx))
 }
 
 fn opts(max_messages: usize) -> PushOptions {
@@ -189,7 +270,7 @@ fn info(text: &str) -> Message {
 // ----- connect-flash parity -----
 
 pub async fn push_returns_count_and_take_all_keeps_push_order<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     let counts = client
         .run(|flash| async move {
             let name = "Ada";
@@ -210,7 +291,7 @@ pub async fn push_returns_count_and_take_all_keeps_push_order<F: Fixture>(fx: &F
 }
 
 pub async fn push_all_pushes_several_in_order_all_or_nothing<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     let results = client
         .run(|flash| async move {
             let empty = flash.push_all("info", Vec::<String>::new()).unwrap();
@@ -228,7 +309,7 @@ pub async fn push_all_pushes_several_in_order_all_or_nothing<F: Fixture>(fx: &F)
 }
 
 pub async fn take_kind_removes_only_that_kind<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move {
             flash.info("i1").unwrap();
@@ -259,7 +340,7 @@ fn texts_of(messages: tower_flash::Messages) -> Vec<String> {
 }
 
 pub async fn take_all_returns_everything_grouped_and_removes_it<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move {
             flash.info("a").unwrap();
@@ -278,7 +359,7 @@ pub async fn take_all_returns_everything_grouped_and_removes_it<F: Fixture>(fx: 
 }
 
 pub async fn take_sees_what_this_request_pushed<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move { flash.info("stored").unwrap() })
         .await;
@@ -296,7 +377,7 @@ pub async fn take_sees_what_this_request_pushed<F: Fixture>(fx: &F) {
 }
 
 pub async fn order_is_kept_across_requests<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     for i in 0..5 {
         client
             .run(move |flash| async move {
@@ -315,7 +396,7 @@ pub async fn order_is_kept_across_requests<F: Fixture>(fx: &F) {
 // ----- beyond connect-flash -----
 
 pub async fn now_is_visible_to_this_request_only<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     let (count, seen) = client
         .run(|flash| async move {
             let count = flash.now(info("only now")).unwrap();
@@ -333,7 +414,7 @@ pub async fn now_is_visible_to_this_request_only<F: Fixture>(fx: &F) {
 }
 
 pub async fn peek_does_not_consume<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move { flash.info("a").unwrap() })
         .await;
@@ -349,7 +430,7 @@ pub async fn peek_does_not_consume<F: Fixture>(fx: &F) {
 }
 
 pub async fn keep_puts_taken_messages_back_in_order<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
         .await;
@@ -370,7 +451,7 @@ pub async fn keep_puts_taken_messages_back_in_order<F: Fixture>(fx: &F) {
 }
 
 pub async fn discard_drops_unsent_messages<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move { flash.info("stored").unwrap() })
         .await;
@@ -390,7 +471,7 @@ pub async fn discard_drops_unsent_messages<F: Fixture>(fx: &F) {
 }
 
 pub async fn clear_deletes_everything_stored<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     client
         .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
         .await;
@@ -404,7 +485,11 @@ pub async fn clear_deletes_everything_stored<F: Fixture>(fx: &F) {
 }
 
 pub async fn limits_give_typed_errors_and_leave_the_store_unchanged<F: Fixture>(fx: &F) {
-    let client = browser(fx, &app(layer(fx).max_messages(3).max_message_bytes(100))).await;
+    let client = browser(
+        fx,
+        &TestApp::new(layer(fx).max_messages(3).max_message_bytes(100)),
+    )
+    .await;
     client
         .run(|flash| async move { flash.info("kept").unwrap() })
         .await;
@@ -456,7 +541,7 @@ pub async fn limits_give_typed_errors_and_leave_the_store_unchanged<F: Fixture>(
 }
 
 pub async fn min_level_drops_lower_levels<F: Fixture>(fx: &F) {
-    let client = browser(fx, &app(layer(fx).min_level(Level::Success))).await;
+    let client = browser(fx, &TestApp::new(layer(fx).min_level(Level::Success))).await;
     let counts = client
         .run(|flash| async move {
             [
@@ -476,11 +561,11 @@ pub async fn min_level_drops_lower_levels<F: Fixture>(fx: &F) {
 }
 
 pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
-    let client = browser(fx, &app(layer(fx).ttl(Duration::from_millis(300)))).await;
+    let client = browser(fx, &TestApp::new(layer(fx).ttl(Duration::from_millis(300)))).await;
     client
         .run(|flash| async move { flash.info("soon gone").unwrap() })
         .await;
-    let fresh = browser(fx, &app(layer(fx).ttl(Duration::from_millis(300)))).await;
+    let fresh = browser(fx, &TestApp::new(layer(fx).ttl(Duration::from_millis(300)))).await;
     fresh
         .run(|flash| async move { flash.info("fresh").unwrap() })
         .await;
@@ -512,7 +597,7 @@ pub async fn messages_expire_after_ttl<F: Fixture>(fx: &F) {
 }
 
 pub async fn structured_data_round_trips<F: Fixture>(fx: &F) {
-    let client = browser(fx, &router(fx)).await;
+    let client = browser(fx, &plain(fx)).await;
     let sent = client
         .run(|flash| async move {
             let message = Message::new(Kind::new("notice").unwrap(), "Export ready <b>now</b>")
@@ -534,7 +619,7 @@ pub async fn structured_data_round_trips<F: Fixture>(fx: &F) {
 pub async fn stacked_layers_neither_double_store_nor_lose<F: Fixture>(fx: &F) {
     let inner = layer(fx);
     let outer = FlashLayer::new(fx.store(), key()).secure(false);
-    let stacked = app(inner).layer(outer);
+    let stacked = TestApp::stacked(inner, outer);
     let client = browser(fx, &stacked).await;
     client
         .run(|flash| async move { flash.push_all("info", ["a", "b"]).unwrap() })
@@ -548,10 +633,10 @@ pub async fn stacked_layers_neither_double_store_nor_lose<F: Fixture>(fx: &F) {
 }
 
 pub async fn two_instances_share_one_store<F: Fixture>(fx: &F) {
-    let one = router(fx);
-    let two = router(fx);
+    let one = plain(fx);
+    let two = plain(fx);
     let tab_one = browser(fx, &one).await;
-    let tab_two = tab_one.with_app(&two).await;
+    let tab_two = tab_one.with_test_app(&two).await;
     tab_one
         .run(|flash| async move { flash.info("from one").unwrap() })
         .await;
@@ -617,7 +702,7 @@ pub async fn store_clear_and_empty_reads<F: Fixture>(fx: &F) {
 // ----- isolation and races -----
 
 pub async fn isolation_across_hundreds_of_concurrent_clients<F: Fixture>(fx: &F) {
-    let browsers = browser(fx, &router(fx)).await;
+    let browsers = browser(fx, &plain(fx)).await;
     let mut tasks = Vec::new();
     for user in 0..300 {
         let client = browsers.fresh();
@@ -780,7 +865,7 @@ pub async fn race_pushes_against_takes_lose_nothing<F: Fixture>(fx: &F) {
 /// The same race through real requests: tabs of one client reading at once.
 pub async fn race_through_requests_deliver_each_message_once<F: Fixture>(fx: &F) {
     const ROUNDS: usize = 300;
-    let app = router(fx);
+    let app = plain(fx);
     let client = browser(fx, &app).await;
     let (mut duplicates, mut losses) = (0, 0);
     for round in 0..ROUNDS {

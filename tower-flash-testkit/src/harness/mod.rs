@@ -29,7 +29,8 @@ use tower_flash::store::{
 };
 use tower_flash::{ClientId, Flash, FlashLayer, Key, MemoryStore, Message, Scope, StoreError};
 
-type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = AxumResponse> + Send>> + Send>;
+/// What a request asks the test app to run with its `Flash`: see [`with_job`].
+pub type Job = Box<dyn FnOnce(Flash) -> Pin<Box<dyn Future<Output = AxumResponse> + Send>> + Send>;
 
 #[derive(Clone)]
 struct JobSlot(Arc<Mutex<Option<Job>>>);
@@ -65,17 +66,108 @@ async fn run_job(
 ) -> AxumResponse {
     // In process the job rides in the request's extensions; over a real connection it
     // waits in the registry under the id the request names.
-    let job = match slot {
-        Some(Extension(slot)) => slot.0.lock().unwrap().take(),
-        None => headers
-            .get(JOB_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .and_then(|id| jobs().lock().unwrap().remove(&id)),
-    };
+    match slot {
+        Some(Extension(slot)) => {
+            let job = slot.0.lock().unwrap().take();
+            match job {
+                Some(job) => job(flash).await,
+                None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+        }
+        None => {
+            let id = headers.get(JOB_HEADER).and_then(|v| v.to_str().ok());
+            run_registered_job(id, flash).await
+        }
+    }
+}
+
+/// Runs the job a request that crossed a real connection names in its
+/// [`JOB_HEADER`] (`id`, the header's value) with the request's `Flash`; `500` when there is
+/// none. What a [`Frontend`]'s app does for every request.
+pub async fn run_registered_job(id: Option<&str>, flash: Flash) -> AxumResponse {
+    let job = id
+        .and_then(|v| v.parse::<u64>().ok())
+        .and_then(|id| jobs().lock().unwrap().remove(&id));
     match job {
         Some(job) => job(flash).await,
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The app the request-level contract cases drive, independent of the framework that
+/// serves it: a flash layer (maybe with a second one outside it) around a fallback that runs
+/// each request's job. Axum builds it with [`TestApp::router`]; another framework with its
+/// [`Frontend`].
+#[derive(Clone)]
+pub struct TestApp {
+    layer: FlashLayer,
+    outer: Option<FlashLayer>,
+}
+
+impl TestApp {
+    /// Every path runs the request's job behind `layer`.
+    pub fn new(layer: FlashLayer) -> Self {
+        TestApp { layer, outer: None }
+    }
+
+    /// [`TestApp::new`] with a second flash layer, `outer`, around the first: the app must
+    /// neither store messages twice nor lose them.
+    pub fn stacked(inner: FlashLayer, outer: FlashLayer) -> Self {
+        TestApp {
+            layer: inner,
+            outer: Some(outer),
+        }
+    }
+
+    /// The flash layer the jobs run behind.
+    pub fn layer(&self) -> &FlashLayer {
+        &self.layer
+    }
+
+    /// The second flash layer, outside the first, if any.
+    pub fn outer(&self) -> Option<&FlashLayer> {
+        self.outer.as_ref()
+    }
+
+    /// The app as an axum `Router`.
+    pub fn router(&self) -> Router {
+        let router = app(self.layer.clone());
+        match &self.outer {
+            Some(outer) => router.layer(outer.clone()),
+            None => router,
+        }
+    }
+}
+
+/// A web framework other than axum serving a [`TestApp`], so that the request-level contract
+/// cases run through its adapter: its app hands every request's `Flash` (as the framework's
+/// extractor gives it) to [`run_registered_job`] and answers what the job returns, its body
+/// streamed as it comes (a failing body fails, an endless one never ends).
+///
+/// Implemented outside the testkit (by the adapter's tests), so that the testkit depends on
+/// no framework but axum.
+pub trait Frontend: Send + Sync + 'static {
+    /// Starts serving `app` on a loopback port, with the framework's own server.
+    fn serve(&self, app: &TestApp) -> Served;
+}
+
+/// A [`Frontend`]'s running server: its address, and whatever stops it when dropped.
+pub struct Served {
+    addr: SocketAddr,
+    _stop: Box<dyn Send + Sync>,
+}
+
+impl Served {
+    /// The server at `addr`, stopped when `stop` is dropped.
+    pub fn new(addr: SocketAddr, stop: impl Send + Sync + 'static) -> Self {
+        Served {
+            addr,
+            _stop: Box::new(stop),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 }
 
@@ -100,7 +192,7 @@ where
 }
 
 /// The header naming a job in the registry, for requests that cross a real connection.
-const JOB_HEADER: &str = "x-test-job";
+pub const JOB_HEADER: &str = "x-test-job";
 
 fn jobs() -> &'static Mutex<HashMap<u64, Job>> {
     static JOBS: OnceLock<Mutex<HashMap<u64, Job>>> = OnceLock::new();
@@ -115,13 +207,21 @@ pub enum Via {
     /// A real `axum::serve` listener on loopback and a real hyper client with keep-alive:
     /// the server decides, as in production, how much of a body it polls.
     Http,
+    /// Another framework's real server, through its adapter ([`Client::on_framework`]),
+    /// and the real hyper client.
+    Framework,
 }
 
 /// The app behind a real listener; the server stops when the last client drops it.
 pub struct Server {
     addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    running: Running,
     http: HyperClient<HttpConnector, Body>,
+}
+
+enum Running {
+    Axum(tokio::task::JoinHandle<()>),
+    Framework(Served),
 }
 
 impl Server {
@@ -132,8 +232,35 @@ impl Server {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        Self::running(addr, Running::Axum(task))
+    }
+
+    /// `app` served by another framework's server.
+    pub fn start_on(frontend: &dyn Frontend, app: &TestApp) -> Arc<Server> {
+        let served = frontend.serve(app);
+        Self::running(served.addr(), Running::Framework(served))
+    }
+
+    fn running(addr: SocketAddr, running: Running) -> Arc<Server> {
         let http = HyperClient::builder(TokioExecutor::new()).build_http();
-        Arc::new(Server { addr, task, http })
+        Arc::new(Server {
+            addr,
+            running,
+            http,
+        })
+    }
+
+    /// Registers `req`'s job (if any) and names it in the request's [`JOB_HEADER`], for a
+    /// request about to cross a connection to this server.
+    fn register_job(parts: &mut http::request::Parts) {
+        if let Some(JobSlot(slot)) = parts.extensions.remove::<JobSlot>()
+            && let Some(job) = slot.lock().unwrap().take()
+        {
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            jobs().lock().unwrap().insert(id, job);
+            parts.headers.insert(JOB_HEADER, id.into());
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -144,14 +271,7 @@ impl Server {
         let (mut parts, body) = req.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         parts.uri = format!("http://{}{path}", self.addr).parse().unwrap();
-        if let Some(JobSlot(slot)) = parts.extensions.remove::<JobSlot>()
-            && let Some(job) = slot.lock().unwrap().take()
-        {
-            static NEXT: AtomicU64 = AtomicU64::new(1);
-            let id = NEXT.fetch_add(1, Ordering::Relaxed);
-            jobs().lock().unwrap().insert(id, job);
-            parts.headers.insert(JOB_HEADER, id.into());
-        }
+        Self::register_job(&mut parts);
         match self.http.request(Request::from_parts(parts, body)).await {
             Ok(res) => res.map(Body::new),
             // The server closed the connection before a whole head arrived: a body that
@@ -168,7 +288,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.task.abort();
+        // A framework's server stops when its `Served` drops.
+        if let Running::Axum(task) = &self.running {
+            task.abort();
+        }
     }
 }
 
@@ -176,6 +299,7 @@ impl Drop for Server {
 enum Transport {
     Oneshot(Router),
     Http(Router, Arc<Server>),
+    Framework(Arc<dyn Frontend>, Arc<Server>),
 }
 
 /// One browser: a cookie jar holding at most the flash cookie.
@@ -203,10 +327,37 @@ impl Client {
     }
 
     /// A browser talking to `app` the way `via` says.
+    ///
+    /// # Panics
+    /// With [`Via::Framework`]: such a browser needs the framework ([`Client::on_framework`]).
     pub async fn via(via: Via, app: &Router) -> Self {
         match via {
             Via::Oneshot => Client::new(app),
             Via::Http => Client::over_http(app).await,
+            Via::Framework => panic!("a framework's browser is made by Client::on_framework"),
+        }
+    }
+
+    /// A browser talking to `app` served by `frontend`'s framework ([`Via::Framework`]).
+    pub fn on_framework(frontend: Arc<dyn Frontend>, app: &TestApp) -> Self {
+        let server = Server::start_on(&*frontend, app);
+        Client {
+            transport: Transport::Framework(frontend, server),
+            cookie: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// A browser talking to `app` the way `via` says; `frontend` serves it under
+    /// [`Via::Framework`].
+    pub async fn for_test_app(
+        via: Via,
+        frontend: Option<Arc<dyn Frontend>>,
+        app: &TestApp,
+    ) -> Self {
+        match (via, frontend) {
+            (Via::Framework, Some(frontend)) => Client::on_framework(frontend, app),
+            (Via::Framework, None) => panic!("Via::Framework needs a Frontend"),
+            (via, _) => Client::via(via, &app.router()).await,
         }
     }
 
@@ -214,26 +365,91 @@ impl Client {
         match self.transport {
             Transport::Oneshot(_) => Via::Oneshot,
             Transport::Http(..) => Via::Http,
+            Transport::Framework(..) => Via::Framework,
         }
     }
 
-    /// The app this client talks to.
+    /// The axum app this client talks to.
+    ///
+    /// # Panics
+    /// On another framework ([`Via::Framework`]).
     pub fn app(&self) -> &Router {
         match &self.transport {
             Transport::Oneshot(app) | Transport::Http(app, _) => app,
+            Transport::Framework(..) => panic!("a framework's browser has no axum Router"),
         }
     }
 
-    /// Another browser tab of the same client, talking to `app` (maybe another instance)
-    /// the same way this one does.
+    /// Another browser tab of the same client, talking to the axum `app` (maybe another
+    /// instance) the same way this one does.
+    ///
+    /// # Panics
+    /// On another framework ([`Via::Framework`]): use [`Client::with_test_app`].
     pub async fn with_app(&self, app: &Router) -> Self {
         let transport = match &self.transport {
             Transport::Oneshot(_) => Transport::Oneshot(app.clone()),
             Transport::Http(..) => Transport::Http(app.clone(), Server::start(app).await),
+            Transport::Framework(..) => panic!("an axum Router on a framework's browser"),
         };
         Client {
             transport,
             cookie: self.cookie.clone(),
+        }
+    }
+
+    /// Another browser tab of the same client, talking to `app` (another instance) the same
+    /// way this one does, on whichever framework this one uses.
+    pub async fn with_test_app(&self, app: &TestApp) -> Self {
+        let transport = match &self.transport {
+            Transport::Framework(frontend, _) => {
+                Transport::Framework(frontend.clone(), Server::start_on(&**frontend, app))
+            }
+            _ => return self.with_app(&app.router()).await,
+        };
+        Client {
+            transport,
+            cookie: self.cookie.clone(),
+        }
+    }
+
+    /// A real connection of its own to this client's app (for [`Via::Oneshot`], to the
+    /// same app behind a new `axum::serve` listener) that writes `method path` with `job`,
+    /// the jar's cookie, `Host` and `extra` header lines (each ending in `\r\n`): for cases
+    /// that must see the raw response, or hang up in the middle of it.
+    pub async fn raw_request<F, Fut>(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &str,
+        job: F,
+    ) -> RawConnection
+    where
+        F: FnOnce(Flash) -> Fut + Send + 'static,
+        Fut: Future<Output = AxumResponse> + Send + 'static,
+    {
+        use tokio::io::AsyncWriteExt;
+
+        let server = match &self.transport {
+            Transport::Oneshot(app) => Server::start(app).await,
+            Transport::Http(_, server) | Transport::Framework(_, server) => server.clone(),
+        };
+        let req = with_job(Request::get(path).body(Body::empty()).unwrap(), job);
+        let (mut parts, _) = req.into_parts();
+        Server::register_job(&mut parts);
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", server.addr());
+        if let Some(cookie) = self.cookie() {
+            head.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        for (name, value) in &parts.headers {
+            head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+        }
+        head.push_str(extra);
+        head.push_str("\r\n");
+        let mut conn = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
+        RawConnection {
+            conn,
+            _server: server,
         }
     }
 
@@ -267,7 +483,7 @@ impl Client {
         }
         let res = match &self.transport {
             Transport::Oneshot(app) => app.clone().oneshot(req).await.unwrap(),
-            Transport::Http(_, server) => server.send(req).await,
+            Transport::Http(_, server) | Transport::Framework(_, server) => server.send(req).await,
         };
         if let Some(set) = res.headers().get(SET_COOKIE) {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -365,6 +581,12 @@ impl Client {
         })
         .await
     }
+}
+
+/// A connection opened by [`Client::raw_request`]; dropping it hangs up.
+pub struct RawConnection {
+    pub conn: tokio::net::TcpStream,
+    _server: Arc<Server>,
 }
 
 /// A store that counts the calls made to it.
