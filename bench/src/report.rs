@@ -356,7 +356,16 @@ pub fn write(r: &Results, chart: &Path, notes: &str) -> Result<String, String> {
             t.what,
             t.goal,
             t.measured
-                .map_or_else(|| "not measured".to_owned(), |m| format!("{m:.2}")),
+                // Three decimals below 10: a ratio of 0.748 against a goal of 0.75 must not
+                // read "0.75, no".
+                .map_or_else(
+                    || "not measured".to_owned(),
+                    |m| if m.abs() < 10.0 {
+                        format!("{m:.3}")
+                    } else {
+                        format!("{m:.2}")
+                    },
+                ),
             match t.met {
                 Some(true) => "yes",
                 Some(false) => "**no**",
@@ -595,23 +604,23 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| cycle on Redis vs the floor's cycle | ≥ 0.90 × | 0.80 | **no** |"),
+            md.contains("| cycle on Redis vs the floor's cycle | ≥ 0.90 × | 0.800 | **no** |"),
             "{md}"
         );
         assert!(
             md.contains(
-                "| server + Redis CPU per Redis cycle vs the floor's | ≤ 1.10 × | 1.33 | **no** |"
+                "| server + Redis CPU per Redis cycle vs the floor's | ≤ 1.10 × | 1.333 | **no** |"
             ),
             "{md}"
         );
-        assert!(md.contains("| ≤ 3 | 6.00 | **no** |"), "{md}");
+        assert!(md.contains("| ≤ 3 | 6.000 | **no** |"), "{md}");
         assert!(
             md.contains("| Valkey 9.1.2 | 10 | 60 | 90 | 80 | 70 | 700 |"),
             "{md}"
         );
         assert!(md.contains(&format!("]({})", chart.display())), "{md}");
         assert!(
-            md.contains("| cycle on memory | ≥ 0.75 × bare | 0.70 | **no** |"),
+            md.contains("| cycle on memory | ≥ 0.75 × bare | 0.700 | **no** |"),
             "{md}"
         );
         assert!(
@@ -621,7 +630,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| cycle on Redis | ≥ 0.40 × bare | 0.50 | yes |")
+            md.contains("| cycle on Redis | ≥ 0.40 × bare | 0.500 | yes |")
                 && md.contains(
                     "| cycle on Redis vs actix-web-flash-messages on actix-session's Redis store | ≥ 1.30 × | not measured | – |"
                 ),
