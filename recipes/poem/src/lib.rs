@@ -97,8 +97,7 @@ impl<E: Endpoint + 'static> Endpoint for FlashEndpoint<E> {
 }
 
 /// The endpoint as the tower service the layer wraps.
-#[doc(hidden)]
-pub struct Inner<E>(Arc<E>);
+struct Inner<E>(Arc<E>);
 
 impl<E> Clone for Inner<E> {
     fn clone(&self) -> Self {
