@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
@@ -11,6 +12,10 @@ use pin_project_lite::pin_project;
 use crate::flash::finish::Delivery;
 
 type Confirming = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The confirmation in flight, in a `Mutex` only so that `FlashBody` is `Sync` (as poem and
+/// salvo want response bodies to be): it is polled through `&mut` and never locked.
+type ConfirmingSlot = Mutex<Confirming>;
 
 pin_project! {
     /// The body of a response that went through [`FlashLayer`](crate::FlashLayer): the
@@ -27,7 +32,7 @@ pin_project! {
         #[pin]
         inner: Option<B>,
         delivery: Option<Delivery>,
-        confirming: Option<Confirming>,
+        confirming: Option<ConfirmingSlot>,
         last: Option<Frame<B::Data>>,
         // Bytes still to send before the length the response promised is reached.
         remaining: Option<u64>,
@@ -80,6 +85,7 @@ impl<B: Body> Body for FlashBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
         if let Some(confirming) = this.confirming.as_mut() {
+            let confirming = confirming.get_mut().unwrap_or_else(PoisonError::into_inner);
             ready!(confirming.as_mut().poll(cx));
             *this.confirming = None;
             return Poll::Ready(this.last.take().map(Ok));
@@ -111,7 +117,7 @@ impl<B: Body> Body for FlashBody<B> {
         *this.last = frame.and_then(Result::ok);
         let mut confirming: Confirming = Box::pin(delivery.confirm());
         if confirming.as_mut().poll(cx).is_pending() {
-            *this.confirming = Some(confirming);
+            *this.confirming = Some(Mutex::new(confirming));
             return Poll::Pending;
         }
         Poll::Ready(this.last.take().map(Ok))
@@ -138,5 +144,15 @@ impl<B: Body> std::fmt::Debug for FlashBody<B> {
         f.debug_struct("FlashBody")
             .field("confirms_delivery", &self.delivery.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// poem and salvo take only `Sync` response bodies (`recipes/poem`, `recipes/salvo`).
+    #[test]
+    fn flash_bodies_of_sync_bodies_are_send_and_sync() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<super::FlashBody<http_body_util::Full<bytes::Bytes>>>();
     }
 }
