@@ -184,20 +184,6 @@ fn main() {
 
 /// `floor`: the redis-rs calls of `floor-server`'s cycle, nothing else.
 async fn floor(backend: impl Backend, cycles: usize) {
-    let key = "floor:{0123456789abcdef0123456789abcdef}";
-    let mut delivered = 0;
-    for _ in 0..cycles {
-        let pushed = backend
-            .push_back(
-                key.to_owned(),
-                "info|Your changes were saved.".to_owned(),
-                86_400_000,
-            )
-            .await;
-        let taken = backend.pop(key.to_owned(), 100_000).await;
-        if pushed.is_ok() {
-            delivered += taken.map_or(0, |t| t.len());
-        }
-    }
+    let delivered = flash_floor::cycles(&backend, cycles).await;
     println!("{cycles} cycles, {delivered} messages delivered");
 }

@@ -145,21 +145,7 @@ async fn run(mode: Mode, url: &str) -> ExitCode {
 
 /// `n` of the floor's cycles on one key, one after another.
 async fn cycles(backend: &Fred, n: usize) -> ExitCode {
-    let key = "floor:{0123456789abcdef0123456789abcdef}";
-    let mut delivered = 0;
-    for _ in 0..n {
-        let pushed = backend
-            .push_back(
-                key.to_owned(),
-                "info|Your changes were saved.".to_owned(),
-                86_400_000,
-            )
-            .await;
-        let taken = backend.pop(key.to_owned(), 100_000).await;
-        if pushed.is_ok() {
-            delivered += taken.map_or(0, |t| t.len());
-        }
-    }
+    let delivered = flash_floor::cycles(backend, n).await;
     println!("{n} cycles, {delivered} messages delivered");
     if delivered == n {
         ExitCode::SUCCESS

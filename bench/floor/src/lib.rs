@@ -174,36 +174,21 @@ pub async fn connect(url: &str, setting: Setting) -> redis::RedisResult<AnyRedis
     Ok(RedisRs(conn))
 }
 
-impl<C> Backend for RedisRs<C>
+impl<C> RedisRs<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    type Error = redis::RedisError;
-
-    async fn push_back(&self, key: String, item: String, ttl_ms: u64) -> redis::RedisResult<()> {
-        let mut conn = self.0.clone();
-        redis::pipe()
-            .cmd("RPUSH")
-            .arg(&key)
-            .arg(item)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(ttl_ms)
-            .ignore()
-            .query_async(&mut conn)
-            .await
-    }
-
-    async fn push_front(
+    /// `push key items` (`RPUSH` or `LPUSH`) and `PEXPIRE key ttl_ms`, pipelined.
+    async fn push(
         &self,
+        push: &str,
         key: String,
-        items: Vec<String>,
+        items: impl redis::ToRedisArgs + Send,
         ttl_ms: u64,
     ) -> redis::RedisResult<()> {
         let mut conn = self.0.clone();
         redis::pipe()
-            .cmd("LPUSH")
+            .cmd(push)
             .arg(&key)
             .arg(items)
             .ignore()
@@ -213,6 +198,26 @@ where
             .ignore()
             .query_async(&mut conn)
             .await
+    }
+}
+
+impl<C> Backend for RedisRs<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    type Error = redis::RedisError;
+
+    async fn push_back(&self, key: String, item: String, ttl_ms: u64) -> redis::RedisResult<()> {
+        self.push("RPUSH", key, item, ttl_ms).await
+    }
+
+    async fn push_front(
+        &self,
+        key: String,
+        items: Vec<String>,
+        ttl_ms: u64,
+    ) -> redis::RedisResult<()> {
+        self.push("LPUSH", key, items, ttl_ms).await
     }
 
     async fn pop(&self, key: String, count: usize) -> redis::RedisResult<Vec<String>> {
@@ -224,6 +229,29 @@ where
             .await?;
         Ok(items.unwrap_or_default())
     }
+}
+
+/// `n` of the floor's cycles (a push, then a pop) on one key, one after another, with
+/// nothing else around them: for counting a client's instructions per cycle under callgrind
+/// (`bench/examples/hot_path.rs floor`, `floor-fred --cycles`). Returns the messages
+/// delivered (`n` when every call succeeded).
+pub async fn cycles<B: Backend>(backend: &B, n: usize) -> usize {
+    let key = "floor:{0123456789abcdef0123456789abcdef}";
+    let mut delivered = 0;
+    for _ in 0..n {
+        let pushed = backend
+            .push_back(
+                key.to_owned(),
+                "info|Your changes were saved.".to_owned(),
+                TTL_MS,
+            )
+            .await;
+        let taken = backend.pop(key.to_owned(), TAKE_COUNT).await;
+        if pushed.is_ok() {
+            delivered += taken.map_or(0, |t| t.len());
+        }
+    }
+    delivered
 }
 
 /// The routes of the contract over `backend`; `/bare` without the panic-catching layer.
