@@ -1,6 +1,7 @@
 //! The browser of the recipes' tests: a real HTTP/1 client (hyper-util's) on a real loopback
 //! listener, keeping the flash cookie as a browser would. Included by each recipe's test
-//! with `#[path]`, so that every framework is driven the same way.
+//! with `#[macro_use] #[path]`, so that every framework is driven the same way: the test
+//! starts the recipe's server and [`recipe_tests!`] runs every scenario against it.
 
 use std::net::SocketAddr;
 
@@ -10,6 +11,26 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+
+/// Every scenario as a `#[tokio::test]`, each against a server of its own that `$serve`
+/// (an `async fn() -> SocketAddr` of the test file) starts.
+macro_rules! recipe_tests {
+    ($serve:ident) => {
+        recipe_tests!(@each $serve;
+            flashless_visits_get_no_cookie,
+            the_message_shows_after_the_redirect_once,
+            a_failing_page_gives_its_messages_back
+        );
+    };
+    (@each $serve:ident; $($scenario:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                $crate::client::scenarios::$scenario($serve().await).await;
+            }
+        )*
+    };
+}
 
 /// One answer: status, headers and the whole body as text.
 pub struct Page {

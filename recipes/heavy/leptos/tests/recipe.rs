@@ -2,12 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
+#[macro_use]
 #[path = "../../../client.rs"]
 mod client;
 
 use std::net::SocketAddr;
 
-use client::scenarios;
 use tower_flash::{FlashLayer, Key, MemoryStore};
 
 /// The recipe's app on 127.0.0.1, port 0, in the background.
@@ -22,17 +22,4 @@ async fn serve() -> SocketAddr {
     addr
 }
 
-#[tokio::test]
-async fn flashless_visits_get_no_cookie() {
-    scenarios::flashless_visits_get_no_cookie(serve().await).await;
-}
-
-#[tokio::test]
-async fn the_message_shows_after_the_redirect_once() {
-    scenarios::the_message_shows_after_the_redirect_once(serve().await).await;
-}
-
-#[tokio::test]
-async fn a_failing_page_gives_its_messages_back() {
-    scenarios::a_failing_page_gives_its_messages_back(serve().await).await;
-}
+recipe_tests!(serve);

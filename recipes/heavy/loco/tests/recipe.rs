@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
+#[macro_use]
 #[path = "../../../client.rs"]
 mod client;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
-use client::scenarios;
 use loco_rs::app::Hooks;
 use loco_rs::boot::StartMode;
 use loco_rs::config::Config;
@@ -31,17 +31,4 @@ async fn serve() -> SocketAddr {
     addr
 }
 
-#[tokio::test]
-async fn flashless_visits_get_no_cookie() {
-    scenarios::flashless_visits_get_no_cookie(serve().await).await;
-}
-
-#[tokio::test]
-async fn the_message_shows_after_the_redirect_once() {
-    scenarios::the_message_shows_after_the_redirect_once(serve().await).await;
-}
-
-#[tokio::test]
-async fn a_failing_page_gives_its_messages_back() {
-    scenarios::a_failing_page_gives_its_messages_back(serve().await).await;
-}
+recipe_tests!(serve);
