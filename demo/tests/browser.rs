@@ -26,10 +26,9 @@ struct Driver {
 
 impl Driver {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        // Reserved for this test process: a port bound and let go could be another
+        // test's by the time chromedriver binds it.
+        let port = tower_flash_testkit::harness::free_ports(1)[0];
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

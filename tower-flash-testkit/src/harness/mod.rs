@@ -743,15 +743,108 @@ pub trait Calls: Store {
 
 impl<S: Store> Calls for S {}
 
-/// Free loopback ports, all held at once while they are picked so that they differ.
+/// Loopback ports for servers a test starts in another process (`redis-server`, sentinels,
+/// cluster buses), each reserved for the rest of this process. nextest runs every test in a
+/// process of its own, many at once, and a port the kernel hands out for `127.0.0.1:0` is
+/// free only until the next connection or test takes it: two tests could start their
+/// servers on one port, and a test would then talk to another test's server. So the ports
+/// come from below Linux's ephemeral range (32768-60999, where the kernel picks the local
+/// ports of connections and of `:0` binds), each one locked by a file lock that no other
+/// test process can take while this one lives (the lock dies with the process, however it
+/// ends), and checked free by a bind.
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_768; // up to 32767
+    // Where this process starts looking: random, so that processes rarely contend.
+    let start = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::hash::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        (hasher.finish() % u64::from(COUNT)) as u16
+    };
+    reserve_ports(FIRST, COUNT, start, n).unwrap_or_else(|| {
+        panic!(
+            "no {n} free loopback ports in {FIRST}-{}",
+            FIRST + COUNT - 1
+        )
+    })
+}
+
+/// `n` ports of `first..first + count`, looked for from `first + start`, each locked for the
+/// rest of this process; `None` when fewer are free.
+fn reserve_ports(first: u16, count: u16, start: u16, n: usize) -> Option<Vec<u16>> {
+    static HELD: Mutex<Vec<std::fs::File>> = Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("tower-flash-test-ports");
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {} for port locks: {e}", dir.display()));
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut ports = Vec::with_capacity(n);
+    let mut files = Vec::with_capacity(n);
+    for offset in 0..count {
+        if ports.len() == n {
+            break;
+        }
+        let port = first + (start + offset) % count;
+        let path = dir.join(port.to_string());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open the port lock {}: {e}", path.display()));
+        // Taken by another live test process, or already by this one (a second open file
+        // of the same path conflicts too).
+        if file.try_lock().is_err() {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            ports.push(port);
+            files.push(file);
+        }
+    }
+    // Fewer than asked: the locks taken go with `files`.
+    (ports.len() == n).then(|| {
+        held.append(&mut files);
+        ports
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A range apart from `free_ports`' own, so that no other test holds any of it.
+    const FIRST: u16 = 19_990;
+    const COUNT: u16 = 4;
+    const CHILD: &str = "TOWER_FLASH_TESTKIT_PORTS_CHILD";
+
+    /// Ports reserved by one test process are refused to the same process and to another,
+    /// as long as the first lives: this test runs its own binary again as the other.
+    #[test]
+    fn reserved_ports_are_refused_to_this_process_and_to_another() {
+        if std::env::var_os(CHILD).is_some() {
+            assert_eq!(super::reserve_ports(FIRST, COUNT, 0, 1), None);
+            return;
+        }
+        let ports = super::reserve_ports(FIRST, COUNT, 1, COUNT.into()).expect("the range is free");
+        let mut sorted = ports.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (FIRST..FIRST + COUNT).collect::<Vec<_>>());
+        assert_eq!(super::reserve_ports(FIRST, COUNT, 0, 1), None);
+
+        let name = "harness::tests::reserved_ports_are_refused_to_this_process_and_to_another";
+        let out = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+            .args(["--exact", name, "--test-threads", "1"])
+            .env(CHILD, "1")
+            .output()
+            .expect("run the other process");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "the other process got a reserved port, or did not run the check:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 pub async fn body_text(res: Response<Body>) -> String {

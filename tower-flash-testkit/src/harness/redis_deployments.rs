@@ -59,8 +59,19 @@ impl Node {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(mut conn) = connect(self.port, self.password.as_deref())
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+                && let Ok(info) = redis::cmd("INFO").arg("server").query::<String>(&mut conn)
             {
+                // Ours, not another test's server on the same port (`free_ports`).
+                let ours = self.child.as_ref().map(Child::id);
+                let answering = info
+                    .lines()
+                    .find_map(|line| line.strip_prefix("process_id:"))
+                    .and_then(|pid| pid.trim().parse::<u32>().ok());
+                assert_eq!(
+                    answering, ours,
+                    "port {} is answered by another process than the server started on it",
+                    self.port
+                );
                 return;
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
