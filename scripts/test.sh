@@ -19,5 +19,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
+# Three tests per CPU: most of them wait on servers and timers (.config/nextest.toml says
+# which run alone). NEXTEST_TEST_THREADS or --test-threads overrides it.
+export NEXTEST_TEST_THREADS="${NEXTEST_TEST_THREADS:-$((3 * $(nproc)))}"
 cargo nextest run --workspace --all-features --no-fail-fast "$@"
 cargo test --workspace --all-features --doc
