@@ -1,5 +1,6 @@
-//! Micro-benchmarks: message encoding, and the layer's cost per request (which includes
-//! cookie verification and signing) against the same service without the layer.
+//! Micro-benchmarks: message encoding, the layer's cost per request (which includes cookie
+//! verification and signing) against the same service without the layer, and an htmx
+//! request whose `HX-Trigger` header is filled from a long queue.
 //!
 //! `cargo bench -p bench --bench flash`
 
@@ -13,7 +14,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_flash::store::codec;
-use tower_flash::{Flash, FlashLayer, Key, Level, MemoryStore, Message};
+use tower_flash::{Flash, FlashLayer, HtmxDelivery, Key, Level, MemoryStore, Message};
 
 fn encoding(c: &mut Criterion) {
     let message = Message::new(Level::Success, "Your changes were saved.");
@@ -34,6 +35,8 @@ enum Work {
     Nothing,
     Push,
     Take,
+    /// Pushes this many messages.
+    Queue(usize),
 }
 
 async fn handler(req: Request<Body>, work: Work) -> Result<Response<Body>, Infallible> {
@@ -45,6 +48,11 @@ async fn handler(req: Request<Body>, work: Work) -> Result<Response<Body>, Infal
             }
             Work::Take => {
                 black_box(flash.take_all().await);
+            }
+            Work::Queue(n) => {
+                for i in 0..n {
+                    flash.info(format!("Message number {i} was saved.")).unwrap();
+                }
             }
         }
     }
@@ -105,5 +113,57 @@ fn layer_cost(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encoding, layer_cost);
+/// An htmx request that finds 64 messages queued (the default cap per client): the layer
+/// sends as many as fit in its 4 KiB `HX-Trigger` header and puts the others back. The
+/// handler pushes as many as a header carries, so the queue is as long at every request.
+fn htmx_delivery(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let layer = FlashLayer::new(MemoryStore::new(), Key::from(&[7u8; 64]))
+        .secure(false)
+        .deliver_to_htmx(HtmxDelivery::default());
+    let service = |work: Work| {
+        ServiceBuilder::new()
+            .layer(layer.clone())
+            .service_fn(move |req| handler(req, work))
+    };
+    let request = |cookie: Option<&str>, htmx: bool| {
+        let mut req = Request::new(String::new());
+        if let Some(cookie) = cookie {
+            req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
+        }
+        if htmx {
+            req.headers_mut().insert("hx-request", "true".parse().unwrap());
+        }
+        req
+    };
+    // 64 messages queued by a plain request (no htmx delivery), then how many one header
+    // carries.
+    let (cookie, per_header) = runtime.block_on(async {
+        let res = service(Work::Queue(64))
+            .oneshot(request(None, false))
+            .await
+            .unwrap();
+        let set = res.headers()[SET_COOKIE].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let res = service(Work::Nothing)
+            .oneshot(request(Some(&cookie), true))
+            .await
+            .unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(res.headers()["hx-trigger"].as_bytes()).unwrap();
+        (cookie, header["flash"].as_array().unwrap().len())
+    });
+    let mut steady = service(Work::Queue(per_header));
+    c.bench_function(
+        &format!("htmx/a {per_header}-message header from a queue of 64"),
+        |b| {
+            b.to_async(&runtime)
+                .iter(|| steady.call(request(Some(&cookie), true)))
+        },
+    );
+}
+
+criterion_group!(benches, encoding, layer_cost, htmx_delivery);
 criterion_main!(benches);

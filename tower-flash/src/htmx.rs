@@ -74,44 +74,82 @@ impl HtmxDelivery {
         for value in existing {
             events.extend(parse_existing(&decode(value.as_bytes())));
         }
-        let mut chosen: Vec<Message> = Vec::new();
-        let mut left = Vec::new();
-        let mut best = None;
-        let mut full = false;
-        for message in messages {
-            if full || self.alone_bytes(&message) > self.max_header_bytes {
-                left.push(message);
+        // Sizes add up: `ascii_json` escapes character by character, so the header is the
+        // size of its events with an empty array for ours, plus each message's own JSON and
+        // a comma between two. Each message is serialized once, however many fit.
+        events.insert(self.event.clone(), Value::Array(Vec::new()));
+        let mut size = json_size(&events).unwrap_or(usize::MAX);
+        let alone_base = self.alone_base();
+        let mut chosen = Vec::new();
+        let mut sent = vec![false; messages.len()];
+        for (message, sent) in messages.iter().zip(&mut sent) {
+            let Some(value) = serde_json::to_value(message).ok() else {
+                continue;
+            };
+            let own = json_size(&value).unwrap_or(usize::MAX);
+            // One that never fits even alone waits for a full-page read without holding
+            // back the others.
+            if alone_base.saturating_add(own) > self.max_header_bytes {
                 continue;
             }
-            chosen.push(message);
-            match self.value(&mut events, &chosen) {
-                Some(value) => best = Some(value),
-                None => {
-                    full = true;
-                    left.extend(chosen.pop());
-                }
+            let comma = usize::from(!chosen.is_empty());
+            let grown = size.saturating_add(own).saturating_add(comma);
+            if grown > self.max_header_bytes {
+                // The first that does not fit: it and every one after it wait, in order.
+                break;
             }
+            size = grown;
+            *sent = true;
+            chosen.push(value);
         }
-        (best, left)
-    }
-
-    /// The header holding `events` with `messages` as this delivery's event, if it fits.
-    fn value(&self, events: &mut Map<String, Value>, messages: &[Message]) -> Option<HeaderValue> {
-        events.insert(self.event.clone(), serde_json::to_value(messages).ok()?);
-        let text = ascii_json(&serde_json::to_string(&events).ok()?);
-        if text.len() > self.max_header_bytes {
-            return None;
+        if chosen.is_empty() {
+            return (None, messages);
         }
-        HeaderValue::from_str(&text).ok()
+        events.insert(self.event.clone(), Value::Array(chosen));
+        let header = serde_json::to_string(&events)
+            .ok()
+            .and_then(|json| HeaderValue::from_str(&ascii_json(&json)).ok())
+            .filter(|header| header.len() <= self.max_header_bytes);
+        match header {
+            Some(header) => {
+                let left = messages
+                    .into_iter()
+                    .zip(sent)
+                    .filter_map(|(message, sent)| (!sent).then_some(message))
+                    .collect();
+                (Some(header), left)
+            }
+            // Not reached (the sizes add up, and the text is visible ASCII): nothing sent,
+            // every message kept.
+            None => (None, messages),
+        }
     }
 
     /// The size of an `HX-Trigger` header carrying `message` alone, ASCII-escaped.
     pub(crate) fn alone_bytes(&self, message: &Message) -> usize {
-        let mut events = Map::new();
-        let value = serde_json::to_value([message]).unwrap_or(Value::Null);
-        events.insert(self.event.clone(), value);
-        serde_json::to_string(&events).map_or(usize::MAX, |text| ascii_json(&text).len())
+        serde_json::to_value([message])
+            .ok()
+            .and_then(|value| {
+                let mut events = Map::new();
+                events.insert(self.event.clone(), value);
+                json_size(&events)
+            })
+            .unwrap_or(usize::MAX)
     }
+
+    /// The size of an `HX-Trigger` header carrying no message, and no handler's events.
+    fn alone_base(&self) -> usize {
+        let mut events = Map::new();
+        events.insert(self.event.clone(), Value::Array(Vec::new()));
+        json_size(&events).unwrap_or(usize::MAX)
+    }
+}
+
+/// The size of `value`'s JSON, ASCII-escaped as in the header.
+fn json_size<T: serde::Serialize + ?Sized>(value: &T) -> Option<usize> {
+    serde_json::to_string(value)
+        .ok()
+        .map(|json| ascii_json(&json).len())
 }
 
 /// A handler's own `HX-Trigger`: a JSON object, or comma-separated event names.
@@ -236,6 +274,63 @@ mod tests {
         })
     }
 
+    /// The first version of [`HtmxDelivery::header`], which serialized the whole header again
+    /// for every message it tried: the reference the one-pass version must equal.
+    fn prefix_by_prefix(
+        delivery: &HtmxDelivery,
+        existing: &[HeaderValue],
+        messages: Vec<Message>,
+    ) -> (Option<HeaderValue>, Vec<Message>) {
+        let mut events = Map::new();
+        for value in existing {
+            events.extend(parse_existing(&decode(value.as_bytes())));
+        }
+        let (mut chosen, mut left, mut best, mut full) = (Vec::new(), Vec::new(), None, false);
+        for message in messages {
+            if full || delivery.alone_bytes(&message) > delivery.max_header_bytes {
+                left.push(message);
+                continue;
+            }
+            chosen.push(message);
+            events.insert(
+                delivery.event.clone(),
+                serde_json::to_value(&chosen).unwrap(),
+            );
+            let text = ascii_json(&serde_json::to_string(&events).unwrap());
+            if text.len() <= delivery.max_header_bytes {
+                best = Some(HeaderValue::from_str(&text).unwrap());
+            } else {
+                full = true;
+                left.extend(chosen.pop());
+            }
+        }
+        (best, left)
+    }
+
+    /// At every bound around the exact size of a header with 1 to 5 messages (ASCII and not,
+    /// beside a handler's own events), the one-pass header is the reference's: the
+    /// boundaries are where a miscounted byte (a comma, an escape) would show.
+    #[test]
+    fn at_every_bound_near_a_full_header_the_one_pass_header_is_the_references() {
+        let messages: Vec<Message> = ["Saved!", "é ✓ 🎉", "a \"quoted\" <b>", "x", "\u{7f}"]
+            .into_iter()
+            .map(|text| Message::new(Level::Info, text))
+            .collect();
+        let existing = [HeaderValue::from_static(r#"{"itemAdded":{"id":3}}"#)];
+        for n in 1..=messages.len() {
+            let (full, _) = HtmxDelivery::default().header(&existing, messages[..n].to_vec());
+            let exact = full.expect("a header under the default bound").len();
+            for max in exact - 2..=exact + 1 {
+                let delivery = HtmxDelivery::default().max_header_bytes(max);
+                assert_eq!(
+                    delivery.header(&existing, messages.clone()),
+                    prefix_by_prefix(&delivery, &existing, messages.clone()),
+                    "{n} messages, bound {max}"
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(crate::message::fuzz::costly())]
 
@@ -270,6 +365,19 @@ mod tests {
             expected.sort_unstable();
             all.sort_unstable();
             proptest::prop_assert_eq!(all, expected);
+        }
+
+        /// Arbitrary messages, handler headers and bounds: the one-pass header and the
+        /// messages it leaves are exactly the prefix-by-prefix reference's.
+        #[test]
+        fn fuzz_htmx_trigger_is_the_prefix_by_prefix_references(
+            existing in proptest::collection::vec(header_value(), 0..3),
+            messages in messages(),
+            max in proptest::prop_oneof![0usize..600, proptest::strategy::Just(4096usize)],
+        ) {
+            let delivery = HtmxDelivery::default().max_header_bytes(max);
+            let expected = prefix_by_prefix(&delivery, &existing, messages.clone());
+            proptest::prop_assert_eq!(delivery.header(&existing, messages), expected);
         }
 
         /// Arbitrary handler `HX-Trigger`s never panic and never push the header past the
