@@ -51,7 +51,9 @@ async fn handler(req: Request<Body>, work: Work) -> Result<Response<Body>, Infal
             }
             Work::Queue(n) => {
                 for i in 0..n {
-                    flash.info(format!("Message number {i} was saved.")).unwrap();
+                    flash
+                        .info(format!("Message number {i} was saved."))
+                        .unwrap();
                 }
             }
         }
@@ -134,7 +136,8 @@ fn htmx_delivery(c: &mut Criterion) {
             req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
         }
         if htmx {
-            req.headers_mut().insert("hx-request", "true".parse().unwrap());
+            req.headers_mut()
+                .insert("hx-request", "true".parse().unwrap());
         }
         req
     };

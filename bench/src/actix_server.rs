@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tower_flash_actix::{Flash, FlashError, FlashMiddleware};
 
 use crate::server::{Config, ConfigError};
-use flash_floor::local_redirect;
+use flash_floor::{Fail, SetQuery, parse_fail, parse_set};
 
 /// Serves `config` on actix-web until `shutdown` resolves. Runs inside an actix `System`
 /// (`actix_web::rt::System::new().block_on(..)`).
@@ -79,16 +79,15 @@ fn bad_request(reason: &'static str) -> HttpResponse {
 }
 
 async fn set(flash: Flash, query: web::Query<HashMap<String, String>>) -> HttpResponse {
-    let (Some(kind), Some(msg)) = (query.get("kind"), query.get("msg")) else {
-        return bad_request("kind and msg are required");
+    let SetQuery {
+        kind,
+        msg,
+        location,
+    } = match parse_set(&query) {
+        Ok(set) => set,
+        Err(reason) => return bad_request(reason),
     };
-    // Checked before the push: a refused `next` must leave nothing stored.
-    let Some(location) = local_redirect(query.get("next").map_or("/read", String::as_str)) else {
-        return bad_request(
-            "next must be /read or /page/X (X: letters, digits, '-', '_', '.', '~'; an optional ?query)",
-        );
-    };
-    if let Err(error) = flash.push(kind, msg.as_str()) {
+    if let Err(error) = flash.push(kind, msg) {
         return FlashError(error).error_response();
     }
     HttpResponse::Found()
@@ -97,16 +96,16 @@ async fn set(flash: Flash, query: web::Query<HashMap<String, String>>) -> HttpRe
 }
 
 async fn read_all(flash: Flash, query: web::Query<HashMap<String, String>>) -> HttpResponse {
-    let fail = query.get("fail").map(String::as_str);
-    if !matches!(fail, None | Some("500" | "panic" | "abort")) {
-        return bad_request("fail must be 500, panic or abort");
-    }
+    let fail = match parse_fail(&query) {
+        Ok(fail) => fail,
+        Err(reason) => return bad_request(reason),
+    };
     let messages = flash.take_all().await;
     match fail {
-        Some("500") => HttpResponse::InternalServerError().body("the view failed"),
-        Some("panic") => panic!("the view panicked (fail=panic)"),
-        Some("abort") => HttpResponse::Ok().body(Aborting::Start),
-        _ => HttpResponse::Ok().json(messages.grouped().to_texts()),
+        Some(Fail::Status500) => HttpResponse::InternalServerError().body("the view failed"),
+        Some(Fail::Panic) => panic!("the view panicked (fail=panic)"),
+        Some(Fail::Abort) => HttpResponse::Ok().body(Aborting::Start),
+        None => HttpResponse::Ok().json(messages.grouped().to_texts()),
     }
 }
 

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use flash_floor::{Aborting, local_redirect};
+use flash_floor::{Aborting, Fail, SetQuery, parse_fail, parse_set};
 use tower_flash::{Flash, FlashLayer, Key, MemoryStore, RedisOptions, RedisStore};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -330,33 +330,34 @@ fn bad_request(reason: impl Into<String>) -> Response {
 }
 
 async fn set(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Response {
-    let (Some(kind), Some(msg)) = (query.get("kind"), query.get("msg")) else {
-        return bad_request("kind and msg are required");
+    let SetQuery {
+        kind,
+        msg,
+        location,
+    } = match parse_set(&query) {
+        Ok(set) => set,
+        Err(reason) => return bad_request(reason),
     };
-    // Checked before the push: a refused `next` must leave nothing stored.
-    let Some(location) = local_redirect(query.get("next").map_or("/read", String::as_str)) else {
-        return bad_request(
-            "next must be /read or /page/X (X: letters, digits, '-', '_', '.', '~'; an optional ?query)",
-        );
-    };
-    if let Err(error) = flash.push(kind, msg.as_str()) {
+    if let Err(error) = flash.push(kind, msg) {
         return error.into_response();
     }
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
 async fn read_all(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Response {
-    let fail = query.get("fail").map(String::as_str);
-    if !matches!(fail, None | Some("500" | "panic" | "abort")) {
-        return bad_request("fail must be 500, panic or abort");
-    }
+    let fail = match parse_fail(&query) {
+        Ok(fail) => fail,
+        Err(reason) => return bad_request(reason),
+    };
     let messages = flash.take_all().await;
     let body = Json(messages.grouped().to_texts()).into_response();
     match fail {
-        Some("500") => (StatusCode::INTERNAL_SERVER_ERROR, "the view failed").into_response(),
-        Some("panic") => panic!("the view panicked (fail=panic)"),
-        Some("abort") => Response::new(Body::new(Aborting::new())),
-        _ => body,
+        Some(Fail::Status500) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "the view failed").into_response()
+        }
+        Some(Fail::Panic) => panic!("the view panicked (fail=panic)"),
+        Some(Fail::Abort) => Response::new(Body::new(Aborting::new())),
+        None => body,
     }
 }
 

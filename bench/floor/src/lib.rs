@@ -308,8 +308,13 @@ async fn set<B: Backend>(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (Some(kind), Some(msg)) = (query.get("kind"), query.get("msg")) else {
-        return bad_request("kind and msg are required");
+    let SetQuery {
+        kind,
+        msg,
+        location,
+    } = match parse_set(&query) {
+        Ok(set) => set,
+        Err(reason) => return bad_request(reason),
     };
     let kind_ok = |k: &str| {
         !k.is_empty()
@@ -323,9 +328,6 @@ async fn set<B: Backend>(
     if msg.is_empty() || msg.len() > MAX_TEXT {
         return bad_request("invalid msg");
     }
-    let Some(location) = local_redirect(query.get("next").map_or("/read", String::as_str)) else {
-        return bad_request("next must be /read or /page/X");
-    };
     let (id, new) = match client_id(&headers) {
         Some(id) => (id.to_owned(), false),
         None => (new_id(), true),
@@ -383,19 +385,21 @@ async fn read_all<B: Backend>(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let fail = query.get("fail").map(String::as_str);
-    if !matches!(fail, None | Some("500" | "panic" | "abort")) {
-        return bad_request("fail must be 500, panic or abort");
-    }
+    let fail = match parse_fail(&query) {
+        Ok(fail) => fail,
+        Err(reason) => return bad_request(reason),
+    };
     let messages = match pop_all(&backend, &headers).await {
         Ok(messages) => messages,
         Err(error) => return unavailable(error),
     };
     match fail {
-        Some("500") => (StatusCode::INTERNAL_SERVER_ERROR, "the view failed").into_response(),
-        Some("panic") => panic!("the view panicked (fail=panic)"),
-        Some("abort") => Response::new(Body::new(Aborting::new())),
-        _ => grouped(messages),
+        Some(Fail::Status500) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "the view failed").into_response()
+        }
+        Some(Fail::Panic) => panic!("the view panicked (fail=panic)"),
+        Some(Fail::Abort) => Response::new(Body::new(Aborting::new())),
+        None => grouped(messages),
     }
 }
 
@@ -453,6 +457,55 @@ pub fn local_redirect(next: &str) -> Option<HeaderValue> {
         HeaderValue::from_str(next).ok()
     } else {
         None
+    }
+}
+
+/// The `set` route's query, checked ([`parse_set`]).
+pub struct SetQuery<'a> {
+    /// The message's kind, as given (each server checks it its own way).
+    pub kind: &'a str,
+    /// The message's text, as given.
+    pub msg: &'a str,
+    /// Where the redirect goes: `next`, `/read` when absent.
+    pub location: HeaderValue,
+}
+
+/// The `set` route's query as every benchmark server checks it, or the reason for its 400:
+/// `kind` and `msg` present, `next` a [`local_redirect`]. Checked before anything is
+/// stored: a refused `next` must leave nothing behind.
+pub fn parse_set(query: &HashMap<String, String>) -> Result<SetQuery<'_>, &'static str> {
+    let (Some(kind), Some(msg)) = (query.get("kind"), query.get("msg")) else {
+        return Err("kind and msg are required");
+    };
+    let location = local_redirect(query.get("next").map_or("/read", String::as_str)).ok_or(
+        "next must be /read or /page/X (X: letters, digits, '-', '_', '.', '~'; an optional ?query)",
+    )?;
+    Ok(SetQuery {
+        kind,
+        msg,
+        location,
+    })
+}
+
+/// How `/read?fail=…` fails after its take ([`parse_fail`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fail {
+    /// `fail=500`: a 500 instead of the messages.
+    Status500,
+    /// `fail=panic`: the handler panics.
+    Panic,
+    /// `fail=abort`: a 200 whose body breaks ([`Aborting`]).
+    Abort,
+}
+
+/// The read route's `fail`, or the reason for its 400.
+pub fn parse_fail(query: &HashMap<String, String>) -> Result<Option<Fail>, &'static str> {
+    match query.get("fail").map(String::as_str) {
+        None => Ok(None),
+        Some("500") => Ok(Some(Fail::Status500)),
+        Some("panic") => Ok(Some(Fail::Panic)),
+        Some("abort") => Ok(Some(Fail::Abort)),
+        Some(_) => Err("fail must be 500, panic or abort"),
     }
 }
 
@@ -553,6 +606,39 @@ mod tests {
         ] {
             assert!(local_redirect(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn set_and_fail_queries_are_checked_as_the_contract_says() {
+        let query = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let set = query(&[("kind", "info"), ("msg", "Saved")]);
+        let parsed = parse_set(&set).unwrap();
+        assert_eq!((parsed.kind, parsed.msg), ("info", "Saved"));
+        assert_eq!(parsed.location, "/read");
+        let paged = query(&[("kind", "info"), ("msg", "x"), ("next", "/page/a")]);
+        assert_eq!(parse_set(&paged).unwrap().location, "/page/a");
+        for bad in [
+            query(&[("msg", "x")]),
+            query(&[("kind", "info")]),
+            query(&[("kind", "info"), ("msg", "x"), ("next", "//evil.example/")]),
+        ] {
+            assert!(parse_set(&bad).is_err(), "{bad:?}");
+        }
+
+        assert_eq!(parse_fail(&query(&[])), Ok(None));
+        for (value, fail) in [
+            ("500", Fail::Status500),
+            ("panic", Fail::Panic),
+            ("abort", Fail::Abort),
+        ] {
+            assert_eq!(parse_fail(&query(&[("fail", value)])), Ok(Some(fail)));
+        }
+        assert!(parse_fail(&query(&[("fail", "bogus")])).is_err());
     }
 
     #[test]
