@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tower_flash_actix::{Flash, FlashError, FlashMiddleware};
 
 use crate::server::{Config, ConfigError};
-use flash_floor::{Fail, SetQuery, parse_fail, parse_set};
+use flash_floor::{Fail, parse_fail, parse_set};
 
 /// Serves `config` on actix-web until `shutdown` resolves. Runs inside an actix `System`
 /// (`actix_web::rt::System::new().block_on(..)`).
@@ -79,19 +79,16 @@ fn bad_request(reason: &'static str) -> HttpResponse {
 }
 
 async fn set(flash: Flash, query: web::Query<HashMap<String, String>>) -> HttpResponse {
-    let SetQuery {
-        kind,
-        msg,
-        location,
-    } = match parse_set(&query) {
+    let set = match parse_set(&query) {
         Ok(set) => set,
         Err(reason) => return bad_request(reason),
     };
+    let (kind, msg) = (set.kind, set.msg);
     if let Err(error) = flash.push(kind, msg) {
         return FlashError(error).error_response();
     }
     HttpResponse::Found()
-        .insert_header((header::LOCATION, location.as_bytes()))
+        .insert_header((header::LOCATION, set.location.as_bytes()))
         .finish()
 }
 

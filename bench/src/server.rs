@@ -11,7 +11,7 @@ use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use flash_floor::{Aborting, Fail, SetQuery, parse_fail, parse_set};
+use flash_floor::{Aborting, Fail, parse_fail, parse_set};
 use tower_flash::{Flash, FlashLayer, Key, MemoryStore, RedisOptions, RedisStore};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -330,18 +330,15 @@ fn bad_request(reason: impl Into<String>) -> Response {
 }
 
 async fn set(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Response {
-    let SetQuery {
-        kind,
-        msg,
-        location,
-    } = match parse_set(&query) {
+    let set = match parse_set(&query) {
         Ok(set) => set,
         Err(reason) => return bad_request(reason),
     };
+    let (kind, msg) = (set.kind, set.msg);
     if let Err(error) = flash.push(kind, msg) {
         return error.into_response();
     }
-    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+    (StatusCode::FOUND, [(header::LOCATION, set.location)]).into_response()
 }
 
 async fn read_all(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Response {

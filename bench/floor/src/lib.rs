@@ -308,14 +308,11 @@ async fn set<B: Backend>(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let SetQuery {
-        kind,
-        msg,
-        location,
-    } = match parse_set(&query) {
+    let set = match parse_set(&query) {
         Ok(set) => set,
         Err(reason) => return bad_request(reason),
     };
+    let (kind, msg) = (set.kind, set.msg);
     let kind_ok = |k: &str| {
         !k.is_empty()
             && k.len() <= MAX_KIND
@@ -338,7 +335,7 @@ async fn set<B: Backend>(
     {
         return unavailable(error);
     }
-    let mut response = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    let mut response = (StatusCode::FOUND, [(header::LOCATION, set.location)]).into_response();
     if new {
         let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
