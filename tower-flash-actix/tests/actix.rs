@@ -242,6 +242,26 @@ async fn invalid_input_is_a_400_and_stores_nothing(stack: Stack) {
     server.stop().await;
 }
 
+/// Of `round`'s messages `{round}-0` to `{round}-{count - 1}`, how many texts were `seen`
+/// more than once, and how many not at all.
+fn tally(seen: Vec<String>, round: usize, count: usize) -> (usize, usize) {
+    let mut times: HashMap<String, usize> = HashMap::new();
+    for text in seen {
+        *times.entry(text).or_default() += 1;
+    }
+    let twice = times.values().filter(|&&n| n > 1).count();
+    let lost = (0..count)
+        .filter(|i| !times.contains_key(&format!("{round}-{i}")))
+        .count();
+    (twice, lost)
+}
+
+#[test]
+fn tally_counts_texts_seen_twice_and_messages_never_seen() {
+    let seen = ["3-0", "3-0", "3-2", "2-1"].map(str::to_owned).to_vec();
+    assert_eq!(tally(seen, 3, 3), (1, 1));
+}
+
 /// Many tabs of one client read at once, round after round: every message reaches exactly
 /// one of them.
 async fn concurrent_reads(stack: Stack, configure: impl FnOnce(FlashLayer) -> FlashLayer) {
@@ -261,18 +281,15 @@ async fn concurrent_reads(stack: Stack, configure: impl FnOnce(FlashLayer) -> Fl
                 tokio::spawn(async move { tab.get("/read").await })
             })
             .collect();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen = Vec::new();
         for tab in tabs {
             let answer = tab.await.expect("tab");
             assert_eq!(answer.status, 200);
-            for text in answer.texts() {
-                *seen.entry(text).or_default() += 1;
-            }
+            seen.extend(answer.texts());
         }
-        duplicates += seen.values().filter(|&&n| n > 1).count();
-        losses += (0..MESSAGES)
-            .filter(|i| !seen.contains_key(&format!("{round}-{i}")))
-            .count();
+        let (twice, lost) = tally(seen, round, MESSAGES);
+        duplicates += twice;
+        losses += lost;
     }
     assert_eq!(
         (duplicates, losses),
@@ -317,22 +334,17 @@ async fn pushes_racing_takes_are_never_lost_or_duplicated(stack: Stack) {
                 tokio::spawn(async move { tab.get("/read").await.texts() })
             })
             .collect();
-        let mut seen: HashMap<String, usize> = HashMap::new();
         for writer in writers {
             writer.await.expect("writer");
         }
+        let mut seen = Vec::new();
         for reader in readers {
-            for text in reader.await.expect("reader") {
-                *seen.entry(text).or_default() += 1;
-            }
+            seen.extend(reader.await.expect("reader"));
         }
-        for text in client.get("/read").await.texts() {
-            *seen.entry(text).or_default() += 1;
-        }
-        duplicates += seen.values().filter(|&&n| n > 1).count();
-        losses += (0..WRITERS)
-            .filter(|w| !seen.contains_key(&format!("{round}-{w}")))
-            .count();
+        seen.extend(client.get("/read").await.texts());
+        let (twice, lost) = tally(seen, round, WRITERS);
+        duplicates += twice;
+        losses += lost;
     }
     assert_eq!(
         (duplicates, losses),

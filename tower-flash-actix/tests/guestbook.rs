@@ -12,85 +12,77 @@ use actix_web::{App, test};
 use tower_flash::{FlashLayer, Key, MemoryStore};
 use tower_flash_actix::FlashMiddleware;
 
-/// The `name=value` of the response's flash cookie.
-fn flash_cookie<B>(response: &actix_web::dev::ServiceResponse<B>) -> String {
-    let set_cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .expect("a flash cookie after the first message")
-        .to_str()
-        .unwrap();
-    set_cookie.split(';').next().unwrap().to_owned()
+/// The guestbook behind the flash middleware, as actix's test service.
+macro_rules! guestbook_app {
+    () => {
+        test::init_service(
+            App::new()
+                .wrap(FlashMiddleware::new(FlashLayer::new(
+                    MemoryStore::new(),
+                    Key::generate(),
+                )))
+                .configure(guestbook::routes(guestbook::Guestbook::new().unwrap())),
+        )
+        .await
+    };
+}
+
+/// The guestbook form posted: the answer, and the `name=value` of its flash cookie.
+macro_rules! sign {
+    ($app:expr, $form:expr) => {{
+        let answer = test::call_service(
+            $app,
+            test::TestRequest::post()
+                .uri("/entries")
+                .set_form($form)
+                .to_request(),
+        )
+        .await;
+        let set_cookie = answer
+            .headers()
+            .get(header::SET_COOKIE)
+            .expect("a flash cookie after the first message")
+            .to_str()
+            .unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        (answer, cookie)
+    }};
+}
+
+/// The guestbook's page for the visitor with `cookie`, as text.
+macro_rules! page {
+    ($app:expr, $cookie:expr) => {{
+        let request = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::COOKIE, $cookie))
+            .to_request();
+        String::from_utf8(test::call_and_read_body($app, request).await.to_vec()).unwrap()
+    }};
 }
 
 #[actix_web::test]
 async fn signing_flashes_thanks_once_and_escapes_what_the_visitor_typed() {
-    let flash = FlashMiddleware::new(FlashLayer::new(MemoryStore::new(), Key::generate()));
-    let app = test::init_service(
-        App::new()
-            .wrap(flash)
-            .configure(guestbook::routes(guestbook::Guestbook::new().unwrap())),
-    )
-    .await;
-
-    let signed = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/entries")
-            .set_form([("name", "<b>Ann</b>"), ("text", "Hello")])
-            .to_request(),
-    )
-    .await;
+    let app = guestbook_app!();
+    let (signed, cookie) = sign!(&app, [("name", "<b>Ann</b>"), ("text", "Hello")]);
     assert_eq!(signed.status(), 303);
     assert_eq!(signed.headers().get(header::LOCATION).unwrap(), "/");
-    let cookie = flash_cookie(&signed);
-    let page = |cookie: String| {
-        test::TestRequest::get()
-            .uri("/")
-            .insert_header((header::COOKIE, cookie))
-            .to_request()
-    };
-    let first = test::call_and_read_body(&app, page(cookie.clone())).await;
-    let first = String::from_utf8(first.to_vec()).unwrap();
+    let first = page!(&app, cookie.clone());
     assert!(
         first.contains(r#"<p class="flash success" role="status">Thanks for signing, &lt;b&gt;Ann&lt;&#x2f;b&gt;!</p>"#),
         "{first}"
     );
     assert!(first.contains("<p>Hello</p>"), "{first}");
 
-    let again = test::call_and_read_body(&app, page(cookie)).await;
-    let again = String::from_utf8(again.to_vec()).unwrap();
+    let again = page!(&app, cookie);
     assert!(!again.contains("Thanks for signing"), "shown once: {again}");
     assert!(again.contains("<p>Hello</p>"), "the entry stays: {again}");
 }
 
 #[actix_web::test]
 async fn an_empty_form_flashes_what_was_wrong() {
-    let flash = FlashMiddleware::new(FlashLayer::new(MemoryStore::new(), Key::generate()));
-    let app = test::init_service(
-        App::new()
-            .wrap(flash)
-            .configure(guestbook::routes(guestbook::Guestbook::new().unwrap())),
-    )
-    .await;
-    let signed = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/entries")
-            .set_form([("name", " "), ("text", "")])
-            .to_request(),
-    )
-    .await;
-    let cookie = flash_cookie(&signed);
-    let page = test::call_and_read_body(
-        &app,
-        test::TestRequest::get()
-            .uri("/")
-            .insert_header((header::COOKIE, cookie))
-            .to_request(),
-    )
-    .await;
-    let page = String::from_utf8(page.to_vec()).unwrap();
+    let app = guestbook_app!();
+    let (_, cookie) = sign!(&app, [("name", " "), ("text", "")]);
+    let page = page!(&app, cookie);
     assert!(
         page.contains(
             r#"<p class="flash error" role="status">Please give your name and a message.</p>"#
