@@ -40,8 +40,8 @@ done
 cargo check --manifest-path "$unpacked/tower-flash-$version/Cargo.toml" --locked --all-features \
     --lib --examples --target-dir "$target"
 # tower-flash-actix's archive asks for tower-flash from the registry: point it at the
-# unpacked archive instead (which changes its lock file, hence no --locked). Its examples
-# and tests need the workspace's test kit, which is not published.
+# unpacked archive instead (which changes its lock file, hence no --locked). Its tests need
+# the workspace's test kit, which is not published; its example does not.
 cargo check --manifest-path "$unpacked/tower-flash-actix-$version/Cargo.toml" --all-features \
-    --lib --target-dir "$target" \
+    --lib --examples --target-dir "$target" \
     --config "patch.crates-io.tower-flash.path=\"$unpacked/tower-flash-$version\""
