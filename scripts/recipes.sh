@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recipes with the heaviest dependencies: Leptos (leptos_axum) and loco-rs, in their own
 # workspace, recipes/heavy, with its own lock file (README, "Other frameworks"). Formats,
-# lints and tests them; .ci/run runs it beside its feature and package checks. The poem and salvo recipes are
+# lints and tests them; .ci/run runs it after the suite. The poem and salvo recipes are
 # workspace members: the suite builds and tests them with everything else.
 # Cold, on the 2-core CI machine: 2 min 47 s.
 # Usage: bash scripts/recipes.sh
