@@ -80,10 +80,9 @@ impl HtmxDelivery {
         let mut chosen = Vec::new();
         let mut sent = vec![false; messages.len()];
         for (message, sent) in messages.iter().zip(&mut sent) {
-            let Some(value) = serde_json::to_value(message).ok() else {
+            let Some((value, own)) = own_json(message) else {
                 continue;
             };
-            let own = json_size(&value).unwrap_or(usize::MAX);
             // One that never fits even alone waits for a full-page read without holding
             // back the others.
             if alone_base.saturating_add(own) > self.max_header_bytes {
@@ -124,14 +123,7 @@ impl HtmxDelivery {
 
     /// The size of an `HX-Trigger` header carrying `message` alone, ASCII-escaped.
     pub(crate) fn alone_bytes(&self, message: &Message) -> usize {
-        serde_json::to_value([message])
-            .ok()
-            .and_then(|value| {
-                let mut events = Map::new();
-                events.insert(self.event.clone(), value);
-                json_size(&events)
-            })
-            .unwrap_or(usize::MAX)
+        own_json(message).map_or(usize::MAX, |(_, own)| self.alone_base().saturating_add(own))
     }
 
     /// The size of an `HX-Trigger` header carrying no message, and no handler's events.
@@ -140,6 +132,13 @@ impl HtmxDelivery {
         events.insert(self.event.clone(), Value::Array(Vec::new()));
         json_size(&events).unwrap_or(usize::MAX)
     }
+}
+
+/// `message` as the JSON value it is sent as, and that value's size in the header.
+fn own_json(message: &Message) -> Option<(Value, usize)> {
+    let value = serde_json::to_value(message).ok()?;
+    let size = json_size(&value)?;
+    Some((value, size))
 }
 
 /// The size of `value`'s JSON, ASCII-escaped as in the header.
@@ -288,8 +287,17 @@ mod tests {
     ) -> (Option<HeaderValue>, Vec<Message>) {
         let mut events = handler_events(existing);
         let (mut chosen, mut left, mut best, mut full) = (Vec::new(), Vec::new(), None, false);
+        // The size of a header with the message alone, serialized whole as at first.
+        let alone = |message: &Message| {
+            let mut events = Map::new();
+            events.insert(
+                delivery.event.clone(),
+                serde_json::to_value([message]).unwrap(),
+            );
+            ascii_json(&serde_json::to_string(&events).unwrap()).len()
+        };
         for message in messages {
-            if full || delivery.alone_bytes(&message) > delivery.max_header_bytes {
+            if full || alone(&message) > delivery.max_header_bytes {
                 left.push(message);
                 continue;
             }
@@ -319,6 +327,14 @@ mod tests {
             .map(|text| Message::new(Level::Info, text))
             .collect();
         let existing = [HeaderValue::from_static(r#"{"itemAdded":{"id":3}}"#)];
+        // What a push is checked against: the size of the header a message makes alone.
+        for message in &messages {
+            let (alone, _) = HtmxDelivery::default().header(&[], vec![message.clone()]);
+            assert_eq!(
+                HtmxDelivery::default().alone_bytes(message),
+                alone.expect("a header").len()
+            );
+        }
         for n in 1..=messages.len() {
             let (full, _) = HtmxDelivery::default().header(&existing, messages[..n].to_vec());
             let exact = full.expect("a header under the default bound").len();
