@@ -61,6 +61,25 @@ async fn handler(req: Request<Body>, work: Work) -> Result<Response<Body>, Infal
     Ok(Response::new(String::new()))
 }
 
+/// A request, with the flash cookie `cookie` and, for `htmx`, `HX-Request: true`.
+fn request(cookie: Option<&str>, htmx: bool) -> Request<Body> {
+    let mut req = Request::new(String::new());
+    if let Some(cookie) = cookie {
+        req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
+    }
+    if htmx {
+        req.headers_mut()
+            .insert("hx-request", "true".parse().unwrap());
+    }
+    req
+}
+
+/// The `name=value` of the flash cookie a response sets.
+fn cookie_of<B>(res: &Response<B>) -> String {
+    let set = res.headers()[SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
 fn layer_cost(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -74,43 +93,36 @@ fn layer_cost(c: &mut Criterion) {
     // A valid cookie, from a real push.
     let cookie = runtime.block_on(async {
         let res = service(Work::Push)
-            .oneshot(Request::new(String::new()))
+            .oneshot(request(None, false))
             .await
             .unwrap();
-        let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-        set.split(';').next().unwrap().to_owned()
+        cookie_of(&res)
     });
-    let request = |cookie: Option<&str>| {
-        let mut req = Request::new(String::new());
-        if let Some(cookie) = cookie {
-            req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
-        }
-        req
-    };
 
     let mut group = c.benchmark_group("request");
     let mut bare = tower::service_fn(|req| handler(req, Work::Nothing));
     group.bench_function("bare (no layer)", |b| {
         b.to_async(&runtime)
-            .iter(|| bare.call(request(Some(&cookie))))
+            .iter(|| bare.call(request(Some(&cookie), false)))
     });
     let mut untouched = service(Work::Nothing);
     group.bench_function("layer, no cookie, untouched", |b| {
-        b.to_async(&runtime).iter(|| untouched.call(request(None)))
+        b.to_async(&runtime)
+            .iter(|| untouched.call(request(None, false)))
     });
     group.bench_function("layer, cookie, untouched", |b| {
         b.to_async(&runtime)
-            .iter(|| untouched.call(request(Some(&cookie))))
+            .iter(|| untouched.call(request(Some(&cookie), false)))
     });
     let mut push = service(Work::Push);
     group.bench_function("layer, push (store + sign cookie)", |b| {
         b.to_async(&runtime)
-            .iter(|| push.call(request(Some(&cookie))))
+            .iter(|| push.call(request(Some(&cookie), false)))
     });
     let mut take = service(Work::Take);
     group.bench_function("layer, take (verify cookie + store)", |b| {
         b.to_async(&runtime)
-            .iter(|| take.call(request(Some(&cookie))))
+            .iter(|| take.call(request(Some(&cookie), false)))
     });
     group.finish();
 }
@@ -130,17 +142,6 @@ fn htmx_delivery(c: &mut Criterion) {
             .layer(layer.clone())
             .service_fn(move |req| handler(req, work))
     };
-    let request = |cookie: Option<&str>, htmx: bool| {
-        let mut req = Request::new(String::new());
-        if let Some(cookie) = cookie {
-            req.headers_mut().insert(COOKIE, cookie.parse().unwrap());
-        }
-        if htmx {
-            req.headers_mut()
-                .insert("hx-request", "true".parse().unwrap());
-        }
-        req
-    };
     // 64 messages queued by a plain request (no htmx delivery), then how many one header
     // carries.
     let (cookie, per_header) = runtime.block_on(async {
@@ -148,8 +149,7 @@ fn htmx_delivery(c: &mut Criterion) {
             .oneshot(request(None, false))
             .await
             .unwrap();
-        let set = res.headers()[SET_COOKIE].to_str().unwrap();
-        let cookie = set.split(';').next().unwrap().to_owned();
+        let cookie = cookie_of(&res);
         let res = service(Work::Nothing)
             .oneshot(request(Some(&cookie), true))
             .await

@@ -83,8 +83,7 @@ async fn set(flash: Flash, query: web::Query<HashMap<String, String>>) -> HttpRe
         Ok(set) => set,
         Err(reason) => return bad_request(reason),
     };
-    let (kind, msg) = (set.kind, set.msg);
-    if let Err(error) = flash.push(kind, msg) {
+    if let Err(error) = flash.push(set.kind, set.msg) {
         return FlashError(error).error_response();
     }
     HttpResponse::Found()

@@ -334,8 +334,7 @@ async fn set(flash: Flash, Query(query): Query<HashMap<String, String>>) -> Resp
         Ok(set) => set,
         Err(reason) => return bad_request(reason),
     };
-    let (kind, msg) = (set.kind, set.msg);
-    if let Err(error) = flash.push(kind, msg) {
+    if let Err(error) = flash.push(set.kind, set.msg) {
         return error.into_response();
     }
     (StatusCode::FOUND, [(header::LOCATION, set.location)]).into_response()
