@@ -313,3 +313,58 @@ pub async fn htmx_delivery_through_a_server_delivers_once_and_leaves_navigation_
     assert!(res.headers().get("hx-trigger").is_none());
     assert_eq!(settled_texts(&client).await, ["after the redirect"]);
 }
+
+/// The one-pass `HX-Trigger` sizing at work through a real connection: a queue far longer
+/// than one header (a small bound, texts whose escapes are six times their bytes) drains
+/// over htmx requests, every header within the bound, every message once and in push
+/// order; each empty 200 confirms what it carried, and a full-page read finds nothing left.
+pub async fn htmx_a_queue_longer_than_one_header_drains_in_order_over_a_connection<F: Fixture>(
+    fx: &F,
+) {
+    const MAX: usize = 700;
+    let flash_layer = layer(fx)
+        .confirm_delivery()
+        .deliver_to_htmx(tower_flash::HtmxDelivery::default().max_header_bytes(MAX));
+    let client = browser_over_a_connection(fx, &TestApp::new(flash_layer)).await;
+    let sent: Vec<String> = (0..40)
+        .map(|i| match i % 3 {
+            0 => format!("saved {i}"),
+            1 => format!("Привет {i} ✓ \"quoted\" <b>"),
+            _ => format!("{i} 🎉🎉🎉 {}", "x".repeat(i)),
+        })
+        .collect();
+    let batch = sent.clone();
+    client
+        .run(move |flash| async move { flash.push_all("info", batch).unwrap() })
+        .await;
+    let mut received = Vec::new();
+    for _ in 0..sent.len() {
+        let req = http::Request::get("/fragment")
+            .header("hx-request", "true")
+            .body(Body::empty())
+            .unwrap();
+        let res = client
+            .send(crate::harness::with_job(req, |_flash| async {
+                StatusCode::OK.into_response()
+            }))
+            .await;
+        let Some(trigger) = res.headers().get("hx-trigger") else {
+            break;
+        };
+        assert!(trigger.len() <= MAX, "{} bytes", trigger.len());
+        let value: serde_json::Value = serde_json::from_slice(trigger.as_bytes()).unwrap();
+        let batch: Vec<String> = value["flash"]
+            .as_array()
+            .expect("the flash event")
+            .iter()
+            .map(|m| m["text"].as_str().expect("a text").to_owned())
+            .collect();
+        assert!(!batch.is_empty(), "a header carries at least one message");
+        received.extend(batch);
+    }
+    assert_eq!(received, sent, "every message once, in push order");
+    assert!(
+        settled_texts(&client).await.is_empty(),
+        "each empty 200 confirmed what it carried"
+    );
+}

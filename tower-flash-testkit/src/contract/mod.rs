@@ -214,7 +214,8 @@ macro_rules! store_contract_tests {
     (@over_a_connection $fixture:expr) => {
         $crate::store_contract_tests!(@cases $fixture;
             regression_responses_sent_whole_confirm_their_delivery,
-            confirmed_messages_come_back_after_a_panic_that_drops_the_connection
+            confirmed_messages_come_back_after_a_panic_that_drops_the_connection,
+            htmx_a_queue_longer_than_one_header_drains_in_order_over_a_connection
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {
